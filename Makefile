@@ -1,0 +1,55 @@
+# SmoothTask: `make run` and `make test` do all set-up on first use (scripts/setup.sh).
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+# Reinstall when the set of modules changes (the strict editable install links files).
+SOURCES := $(shell find helper smoothtask_gui -name '*.py' -o -name '*.xml' 2>/dev/null | sort)
+STAMP_RUN := $(VENV)/.setup-run
+STAMP_TEST := $(VENV)/.setup-test
+PY_PATHS := helper smoothtask_gui tests bench examples
+
+.PHONY: run test lint typecheck pytest bench screenshots introspection clean
+
+run: $(STAMP_RUN)
+	scripts/run.sh $(ARGS)
+
+test: $(STAMP_TEST)
+	scripts/kernel-headers.sh
+	scripts/test-users.sh
+	$(MAKE) --no-print-directory lint typecheck pytest
+
+lint:
+	$(BIN)/ruff check $(PY_PATHS)
+	$(BIN)/ruff format --check $(PY_PATHS)
+
+typecheck:
+	$(BIN)/mypy -p smoothtask_helper -p smoothtask_gui
+	$(BIN)/mypy tests bench examples
+
+pytest:
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+$(STAMP_RUN): pyproject.toml scripts/setup.sh $(VENV)/.sources
+	scripts/setup.sh run
+	touch $@
+
+$(STAMP_TEST): pyproject.toml scripts/setup.sh $(VENV)/.sources
+	scripts/setup.sh test
+	touch $@ $(STAMP_RUN)
+
+# The module list, rewritten only when it changes, so edits inside a module cost nothing.
+$(VENV)/.sources: FORCE
+	@mkdir -p $(VENV)
+	@echo "$(SOURCES)" | tr ' ' '\n' > $@.new
+	@cmp -s $@.new $@ && rm $@.new || mv $@.new $@
+
+FORCE:
+
+introspection: $(STAMP_RUN)
+	$(BIN)/python -m smoothtask_helper.service > helper/org.smoothtask.Helper1.xml
+
+bench: $(STAMP_TEST)
+	$(BIN)/python bench/overhead.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,5 @@
+import sys
+
+from smoothtask_helper.main import main
+
+sys.exit(main())

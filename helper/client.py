@@ -1,0 +1,137 @@
+"""Asyncio client of the helper's D-Bus API, shared by smoothtaskctl and the tray app.
+
+Error replies come back as the ``SmoothTaskError`` subclasses named by the reply.
+"""
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+from dbus_fast import Message, MessageType
+from dbus_fast.aio import MessageBus
+
+from smoothtask_helper import api, bus
+from smoothtask_helper.errors import Internal, SmoothTaskError, Unavailable, error_for_name
+from smoothtask_helper.model import JsonDict
+
+CALL_TIMEOUT_S = 10.0
+
+_DBUS = ("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus")
+_NOT_RUNNING = frozenset(
+    {"org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner"}
+)
+
+
+class HelperClient:
+    def __init__(self, connection: MessageBus, choice: str) -> None:
+        self.connection = connection
+        self._where = bus.describe(choice)
+
+    @classmethod
+    async def connect(cls, choice: str) -> "HelperClient":
+        return cls(await bus.connect(choice), choice)
+
+    def disconnect(self) -> None:
+        self.connection.disconnect()
+
+    async def call(self, member: str, signature: str = "", body: list[Any] | None = None) -> Any:
+        """Call a method of the helper; returns the reply's single value."""
+        reply = await self._call(
+            api.BUS_NAME, api.OBJECT_PATH, api.INTERFACE, member, signature, body
+        )
+        return reply[0] if reply else None
+
+    async def call_json(
+        self, member: str, signature: str = "", body: list[Any] | None = None
+    ) -> Any:
+        text = await self.call(member, signature, body)
+        try:
+            return json.loads(text)
+        except (TypeError, ValueError):
+            raise Internal(f"the helper sent a malformed reply to {member}") from None
+
+    async def get_status(self) -> JsonDict:
+        result: JsonDict = await self.call_json("GetStatus")
+        return result
+
+    async def get_snapshot(self) -> JsonDict:
+        result: JsonDict = await self.call_json("GetSnapshot")
+        return result
+
+    async def list_processes(self) -> list[JsonDict]:
+        result: list[JsonDict] = await self.call_json("ListProcesses")
+        return result
+
+    async def helper_running(self) -> bool:
+        (owned,) = await self._call(*_DBUS, "NameHasOwner", "s", [api.BUS_NAME])
+        return bool(owned)
+
+    async def watch(
+        self,
+        on_sample: Callable[[JsonDict], None],
+        on_owner_changed: Callable[[bool], None],
+    ) -> None:
+        """Deliver ``Sample`` signals and the helper's arrival (True) or departure (False)."""
+        rules = (
+            f"type='signal',interface='{api.INTERFACE}',member='Sample',path='{api.OBJECT_PATH}'",
+            "type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',"
+            f"member='NameOwnerChanged',arg0='{api.BUS_NAME}'",
+        )
+
+        def handle(msg: Message) -> bool:
+            if msg.message_type != MessageType.SIGNAL:
+                return False
+            if msg.interface == api.INTERFACE and msg.member == "Sample" and msg.signature == "s":
+                try:
+                    document = json.loads(msg.body[0])
+                except ValueError:
+                    return False  # a malformed signal is dropped, not fatal
+                on_sample(document)
+            elif msg.member == "NameOwnerChanged" and msg.body and msg.body[0] == api.BUS_NAME:
+                on_owner_changed(bool(msg.body[2]))
+            return False  # let other handlers see it too
+
+        self.connection.add_message_handler(handle)
+        for rule in rules:
+            await self._call(*_DBUS, "AddMatch", "s", [rule])
+
+    async def _call(
+        self,
+        destination: str,
+        path: str,
+        interface: str,
+        member: str,
+        signature: str = "",
+        body: list[Any] | None = None,
+    ) -> list[Any]:
+        message = Message(
+            destination=destination,
+            path=path,
+            interface=interface,
+            member=member,
+            signature=signature,
+            body=body or [],
+        )
+        try:
+            reply = await asyncio.wait_for(self.connection.call(message), CALL_TIMEOUT_S)
+        except TimeoutError:
+            raise Unavailable(
+                f"the helper did not answer {member} within {CALL_TIMEOUT_S:.0f} s"
+            ) from None
+        except (OSError, EOFError) as exc:
+            raise Unavailable(f"lost the connection to {self._where}: {exc}") from None
+        if reply is None:
+            raise Unavailable(f"lost the connection to {self._where}")
+        if reply.message_type == MessageType.ERROR:
+            raise self._error(reply)
+        return list(reply.body)
+
+    def _error(self, reply: Message) -> SmoothTaskError:
+        name = reply.error_name or ""
+        text = str(reply.body[0]) if reply.body else name
+        if name.startswith(api.ERROR_PREFIX):
+            return error_for_name(name, text)
+        if name in _NOT_RUNNING:
+            return Unavailable(f"the SmoothTask helper is not running on {self._where}")
+        return Unavailable(f"{self._where} refused the call: {text} ({name})")

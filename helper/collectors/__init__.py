@@ -1,0 +1,1 @@
+"""Collectors: the only code that reads the kernel (/proc now, eBPF through bcc later)."""

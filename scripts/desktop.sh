@@ -1,0 +1,67 @@
+#!/bin/bash
+# A virtual desktop for GUI tests and screenshots: Xvfb, a session bus, openbox (so focus
+# and _NET_ACTIVE_WINDOW exist), trayer (an XEmbed tray host) and dunst (a real
+# notification server).
+#   scripts/desktop.sh start DIR [DISPLAY]   writes DIR/env.sh and DIR/pids
+#   scripts/desktop.sh stop DIR
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+cmd=${1:?usage: desktop.sh start|stop DIR [DISPLAY]}
+dir=${2:?usage: desktop.sh start|stop DIR [DISPLAY]}
+
+stop() {
+    [ -f "$dir/pids" ] || return 0
+    tac "$dir/pids" | while read -r pid; do kill "$pid" 2>/dev/null || true; done
+    rm -f "$dir/pids"
+}
+
+wait_for() {  # wait_for WHAT COMMAND...: up to 10 s
+    local what=$1; shift
+    for _ in $(seq 100); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+    echo "desktop.sh: $what did not come up (logs in $dir)" >&2
+    return 1
+}
+
+start() {
+    mkdir -p "$dir"
+    local display=${3:-}
+    if [ -z "$display" ]; then  # first free display number from :90
+        for n in $(seq 90 140); do
+            [ -e "/tmp/.X11-unix/X$n" ] || [ -e "/tmp/.X$n-lock" ] || { display=":$n"; break; }
+        done
+    fi
+    export DISPLAY=$display
+    export XDG_RUNTIME_DIR=$dir/xdg-runtime
+    mkdir -p -m 700 "$XDG_RUNTIME_DIR"
+    : > "$dir/pids"
+    Xvfb "$DISPLAY" -screen 0 1280x800x24 -nolisten tcp > "$dir/xvfb.log" 2>&1 &
+    echo $! >> "$dir/pids"
+    wait_for "Xvfb on $DISPLAY" xdpyinfo -display "$DISPLAY" || { stop; exit 1; }
+    dbus-daemon --session --address="unix:path=$dir/session_bus" --nofork --print-address=1 \
+        > "$dir/session_bus.addr" 2> "$dir/session_bus.log" &
+    echo $! >> "$dir/pids"
+    wait_for "the session bus" test -s "$dir/session_bus.addr" || { stop; exit 1; }
+    export DBUS_SESSION_BUS_ADDRESS=$(head -1 "$dir/session_bus.addr")
+    openbox > "$dir/openbox.log" 2>&1 &
+    echo $! >> "$dir/pids"
+    trayer --edge top --align right --widthtype request --height 28 --SetDockType true \
+        --transparent false --tint 0x2e3440 --expand true > "$dir/trayer.log" 2>&1 &
+    echo $! >> "$dir/pids"
+    dunst -config "$here/dunstrc" > "$dir/dunst.log" 2>&1 &
+    echo $! >> "$dir/pids"
+    wait_for "trayer" xdotool search --class trayer || { stop; exit 1; }
+    wait_for "dunst" dbus-send --session --print-reply --dest=org.freedesktop.DBus / \
+        org.freedesktop.DBus.GetNameOwner string:org.freedesktop.Notifications || { stop; exit 1; }
+    cat > "$dir/env.sh" <<EOT
+export DISPLAY=$DISPLAY
+export XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR
+export DBUS_SESSION_BUS_ADDRESS=$DBUS_SESSION_BUS_ADDRESS
+EOT
+    cat "$dir/env.sh"
+}
+
+case "$cmd" in
+    start) start "$@" ;;
+    stop) stop ;;
+    *) echo "usage: desktop.sh start|stop DIR [DISPLAY]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,1 @@
+"""SmoothTask's tray app: status icon, dashboard and controls for the person at the desk."""

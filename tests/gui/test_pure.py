@@ -1,0 +1,59 @@
+"""Pure parts of the GUI: ring buffers and the health verdict."""
+
+import numpy as np
+import pytest
+
+from smoothtask_gui.health import Health, assess
+from smoothtask_gui.ringbuffer import RingBuffer, TimeSeries
+
+
+def test_ring_buffer_keeps_the_last_values_in_order() -> None:
+    ring = RingBuffer(3)
+    assert len(ring) == 0
+    for value in (1, 2, 3, 4, 5):
+        ring.append(value)
+    assert len(ring) == 3
+    assert ring.values().tolist() == [3, 4, 5]
+    ring.clear()
+    assert ring.values().tolist() == []
+
+
+def test_ring_buffer_refuses_zero_capacity() -> None:
+    with pytest.raises(ValueError, match="capacity"):
+        RingBuffer(0)
+
+
+def test_time_series_window() -> None:
+    series = TimeSeries(("a", "b"), capacity=5)
+    for t in range(8):
+        series.append(float(t), {"a": t * 10.0})  # "b" missing: NaN, a gap in the plot
+    times, values = series.window(5.0)
+    assert times.tolist() == [5.0, 6.0, 7.0]
+    assert values["a"].tolist() == [50.0, 60.0, 70.0]
+    assert np.isnan(values["b"]).all()
+
+
+def psi_sample(cpu: float = 0.0, memory: float = 0.0, io_full: float = 0.0) -> dict[str, object]:
+    return {
+        "psi": {
+            "cpu": {"some_avg10": cpu},
+            "memory": {"some_avg10": memory},
+            "io": {"full_avg10": io_full},
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    ("sample", "health"),
+    [
+        (None, Health.DISCONNECTED),
+        (psi_sample(), Health.OK),
+        ({"psi": None}, Health.OK),
+        (psi_sample(cpu=25.0), Health.BUSY),
+        (psi_sample(cpu=55.0), Health.STRAINED),
+        (psi_sample(memory=12.0), Health.STRAINED),
+        (psi_sample(io_full=16.0), Health.STRAINED),
+    ],
+)
+def test_health(sample: dict[str, object] | None, health: Health) -> None:
+    assert assess(sample) is health

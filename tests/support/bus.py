@@ -1,0 +1,116 @@
+"""Real D-Bus daemons and a real helper process for tests."""
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from smoothtask_helper import api
+from tests.support.waiting import wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPTS = ROOT / "scripts"
+
+
+def name_has_owner(address: str, name: str = api.BUS_NAME) -> bool:
+    result = subprocess.run(
+        [
+            "dbus-send",
+            f"--bus={address}",
+            "--print-reply",
+            "--dest=org.freedesktop.DBus",
+            "/",
+            "org.freedesktop.DBus.NameHasOwner",
+            f"string:{name}",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return "boolean true" in result.stdout
+
+
+@dataclass
+class PrivateBus:
+    """A system-like dbus-daemon in a folder other users can reach (not pytest's 0700 tmp)."""
+
+    folder: Path = field(
+        default_factory=lambda: Path(tempfile.mkdtemp(prefix="st-bus-", dir="/tmp"))
+    )
+    address: str = ""
+
+    def start(self) -> "PrivateBus":
+        out = subprocess.run(
+            [str(SCRIPTS / "private-bus.sh"), str(self.folder), "root"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        self.address = out.stdout.strip()
+        return self
+
+    def stop(self) -> None:
+        pid_file = self.folder / "bus.pid"
+        if pid_file.exists():
+            pid = int(pid_file.read_text())
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@dataclass
+class HelperProcess:
+    """``smoothtask-helper`` as a subprocess, its log kept for failure messages."""
+
+    address: str
+    log_path: Path
+    extra_args: tuple[str, ...] = ()
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 20.0) -> "HelperProcess":
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "smoothtask_helper", "--bus", self.address, *self.extra_args],
+            stdout=log,
+            stderr=log,
+        )
+        log.close()
+
+        def ready() -> bool:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"helper exited with {self.proc.returncode}:\n{self.log()}")
+            return name_has_owner(self.address)
+
+        wait_for(ready, timeout, "the helper to own its bus name")
+        return self
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to clean up, like a crash."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def stop(self) -> int:
+        if self.proc is None:
+            return 0
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        return self.proc.returncode

@@ -108,6 +108,7 @@ class Dashboard(QWidget):
     def _make_plot(self, spec: PlotSpec) -> pg.PlotWidget:
         plot = pg.PlotWidget(title=spec.title)
         plot.setLabel("left", spec.unit)
+        plot.getAxis("left").enableAutoSIPrefix(False)  # "0.5 %", not "500 (x0.001) %"
         plot.setLabel("bottom", "seconds ago")
         plot.showGrid(x=True, y=True, alpha=0.2)
         plot.setMouseEnabled(x=False, y=False)

@@ -1,6 +1,8 @@
 """The /proc process scanner against the kernel's own figures."""
 
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 
@@ -8,6 +10,8 @@ import psutil
 import pytest
 
 from smoothtask_helper.collectors.procfs import (
+    QUIET_AFTER,
+    QUIET_READ_EVERY,
     ProcessScanner,
     format_ionice,
     parse_stat,
@@ -134,3 +138,29 @@ def test_every_listed_process_is_in_proc(scanner: ProcessScanner) -> None:
     # processes come and go between the two listings; nearly all must agree
     assert len(found & listed) >= 0.9 * len(listed)
     assert os.getpid() in found
+
+
+def test_a_quiet_process_that_wakes_up_is_seen_and_measured(scanner: ProcessScanner) -> None:
+    waker = subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.readline()\nwhile True: pass"],
+        stdin=subprocess.PIPE,
+    )
+    with started(waker):
+        time.sleep(0.3)
+        for _ in range(QUIET_AFTER + QUIET_READ_EVERY + 1):  # long enough to count as quiet
+            scanner.scan()
+            time.sleep(0.05)
+        assert waker.stdin is not None
+        waker.stdin.write(b"go\n")
+        waker.stdin.flush()
+        seen_busy_after = None
+        for scan in range(1, QUIET_READ_EVERY + 2):
+            time.sleep(0.3)
+            if by_pid(scanner.scan())[waker.pid].cpu_percent > 0:
+                seen_busy_after = scan
+                break
+        assert seen_busy_after is not None, "a quiet process woke up but was never re-read"
+        # once busy it is read every scan, and the figure settles on one core
+        scanner.scan()
+        time.sleep(1.0)
+        assert by_pid(scanner.scan())[waker.pid].cpu_percent == pytest.approx(100, abs=15)

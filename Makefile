@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SOURCES := $(shell find helper smoothtask_gui -name '*.py' -o -name '*.xml' 2>/dev/null | sort)
 STAMP_RUN := $(VENV)/.setup-run
 STAMP_TEST := $(VENV)/.setup-test
-PY_PATHS := helper smoothtask_gui tests bench examples
+PY_PATHS := $(wildcard helper smoothtask_gui tests bench examples)
 
 .PHONY: run test lint typecheck pytest bench screenshots introspection clean
 
@@ -24,7 +24,7 @@ lint:
 
 typecheck:
 	$(BIN)/mypy -p smoothtask_helper -p smoothtask_gui
-	$(BIN)/mypy tests bench examples
+	$(BIN)/mypy $(filter-out helper smoothtask_gui,$(PY_PATHS))
 
 pytest:
 	$(BIN)/pytest $(PYTEST_ARGS)

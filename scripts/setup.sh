@@ -88,7 +88,11 @@ fi
 say "installing SmoothTask into $venv"
 # strict editable mode: mypy can follow it (the package-dir mapping helper/ ->
 # smoothtask_helper defeats the default import-hook mode)
-"$venv/bin/pip" install -q -e '.[test]' --config-settings editable_mode=strict \
-    2> >(grep -v -e '^WARNING: Location' -e 'BuildBackendWarning' >&2)
+if ! "$venv/bin/pip" install -q -e '.[test]' --config-settings editable_mode=strict \
+        > "$venv/pip-install.log" 2>&1; then
+    cat "$venv/pip-install.log" >&2
+    say "pip install failed (log above, also in $venv/pip-install.log)"
+    exit 1
+fi
 "$venv/bin/python" -c 'import smoothtask_helper, smoothtask_gui' 
 say "ready"

@@ -5,7 +5,7 @@
 """
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 JsonDict = dict[str, Any]
 
@@ -112,12 +112,32 @@ class ProcessSample:
             "class": self.process_class,
             "type": self.process_type,
             "rule": self.rule,
-            # Filled by the eBPF collector; null while it is unavailable.
-            "oncpu_ns": None,
-            "runqueue_wait_ns": None,
-            "runqueue_latency_p99_us": None,
-            "tcp_established": None,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class KernelProcessStats:
+    """What the eBPF collector measured of one process, cumulative since its probes attached."""
+
+    oncpu_ns: int | None = None
+    runqueue_wait_ns: int | None = None
+    runqueue_latency_p99_us: float | None = None
+    tcp_established: int | None = None
+    tcp_opened: int | None = None
+    tcp_closed: int | None = None
+
+    def to_json(self) -> JsonDict:
+        return {
+            "oncpu_ns": self.oncpu_ns,
+            "runqueue_wait_ns": self.runqueue_wait_ns,
+            "runqueue_latency_p99_us": self.runqueue_latency_p99_us,
+            "tcp_established": self.tcp_established,
+            "tcp_opened": self.tcp_opened,
+            "tcp_closed": self.tcp_closed,
+        }
+
+
+NO_KERNEL_STATS = KernelProcessStats()  # every eBPF figure null: the collector is unavailable
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +148,8 @@ class Snapshot:
     memory: MemoryStats
     psi: dict[str, Pressure] | None  # None where the kernel has no PSI
     processes: tuple[ProcessSample, ...] = field(default=())
+    # From the eBPF collector; None while (or where) it is unavailable.
+    kernel: "KernelSample | None" = None
 
     def summary_json(self) -> JsonDict:
         """Everything but the process list: what the ``Sample`` signal carries each tick."""
@@ -138,18 +160,57 @@ class Snapshot:
             "memory": self.memory.to_json(),
             "psi": None if self.psi is None else {k: v.to_json() for k, v in self.psi.items()},
             "process_count": len(self.processes),
-            # eBPF figures: null until that collector is available.
-            "runqueue_latency_us": None,
-            "io_latency_us": None,
-            "tcp": None,
-            "oom_kills": None,
+            **(self.kernel.system_json() if self.kernel is not None else KernelSample.NULLS),
             "gpu": None,
         }
 
     def to_json(self) -> JsonDict:
         out = self.summary_json()
-        out["processes"] = [p.to_json() for p in self.processes]
+        out["processes"] = [self.process_json(p) for p in self.processes]
         return out
+
+    def process_json(self, process: ProcessSample) -> JsonDict:
+        """A process with its eBPF figures (null where unavailable)."""
+        stats = self.kernel.stats_for(process) if self.kernel is not None else NO_KERNEL_STATS
+        return process.to_json() | stats.to_json()
+
+
+@dataclass(frozen=True, slots=True)
+class KernelSample:
+    """The eBPF collector's part of one sample: system figures and per-process stats.
+
+    Each system figure is None when its probe is unavailable or switched off.
+    """
+
+    runqueue_latency_us: JsonDict | None = None
+    io_latency_us: JsonDict | None = None
+    tcp: JsonDict | None = None
+    oom_kills: list[JsonDict] | None = None
+    reclaim: JsonDict | None = None
+    # keyed by (pid, start_time) as in ProcessSample: never by pid alone
+    processes: dict[tuple[int, float], KernelProcessStats] = field(default_factory=dict)
+    # the figures a process gets when no entry exists (0 where the probe runs, else None)
+    default_stats: KernelProcessStats = NO_KERNEL_STATS
+
+    NULLS: ClassVar[JsonDict] = {
+        "runqueue_latency_us": None,
+        "io_latency_us": None,
+        "tcp": None,
+        "oom_kills": None,
+        "reclaim": None,
+    }
+
+    def system_json(self) -> JsonDict:
+        return {
+            "runqueue_latency_us": self.runqueue_latency_us,
+            "io_latency_us": self.io_latency_us,
+            "tcp": self.tcp,
+            "oom_kills": self.oom_kills,
+            "reclaim": self.reclaim,
+        }
+
+    def stats_for(self, process: ProcessSample) -> KernelProcessStats:
+        return self.processes.get((process.pid, process.start_time), self.default_stats)
 
 
 def _percent(part: int, whole: int) -> float:

@@ -1,4 +1,8 @@
-"""The running helper: samples on a fixed beat and publishes each sample on the bus."""
+"""The running helper: samples on a fixed beat and publishes each sample on the bus.
+
+The eBPF probes load in the background while /proc figures already flow; their events
+(exec, OOM kills) update the latest sample at once instead of at the next tick.
+"""
 
 import asyncio
 import logging
@@ -8,21 +12,30 @@ import time
 from dbus_fast.aio import MessageBus
 
 from smoothtask_helper import api
+from smoothtask_helper.collectors.ebpf import EbpfCollector, EventBatch
 from smoothtask_helper.model import JsonDict, Snapshot
 from smoothtask_helper.sampler import Sampler
 from smoothtask_helper.service import HelperInterface, to_json
 
 log = logging.getLogger(__name__)
 
+EVENT_COALESCE_S = 0.02  # exec bursts: patch the sample at most this often
+EVENT_POLL_S = 0.05  # when the ring buffer has no descriptor to wait on
+
 
 class Helper:
     """Holds the latest sample and the helper's status; implements ``HelperState``."""
 
-    def __init__(self, sampler: Sampler) -> None:
+    def __init__(self, sampler: Sampler, ebpf: EbpfCollector) -> None:
         self._sampler = sampler
+        self._ebpf = ebpf
         self._started_at = time.time()
+        self._started_monotonic = time.monotonic()
         self._samples_taken = 0
         self._latest = sampler.sample()  # first figures at once, before the bus is up
+        self._startup = {"first_sample_s": round(_seconds_since_process_start(), 4)}
+        self._pending_execs: set[int] = set()
+        self._flush_scheduled = False
         self.interface = HelperInterface(self)
 
     def latest(self) -> Snapshot:
@@ -31,10 +44,14 @@ class Helper:
     def status(self) -> JsonDict:
         privileged = os.geteuid() == 0
         limitations = [] if privileged else ["not running as root: priorities cannot be changed"]
+        if self._ebpf.state == "unavailable":
+            limitations.append("eBPF unavailable: see probes for the reasons")
         return {
             "version": api.VERSION,
             "mode": "active",
-            "probes": {},  # eBPF probes: none are built into this version yet
+            "probes": self._ebpf.probe_status(),
+            "ebpf": self._ebpf.status(),
+            "startup": self._startup,
             "pid": os.getpid(),
             "uid": os.geteuid(),
             "privileged": privileged,
@@ -42,7 +59,13 @@ class Helper:
             "interval_s": self._sampler.interval_s,
             "started_at": self._started_at,
             "samples_taken": self._samples_taken,
-            "collectors": {"procfs": {"available": True, "reason": ""}},
+            "collectors": {
+                "procfs": {"available": True, "reason": ""},
+                "ebpf": {
+                    "available": self._ebpf.state == "ready",
+                    "reason": "" if self._ebpf.state == "ready" else self._ebpf.state,
+                },
+            },
         }
 
     def tick(self) -> None:
@@ -52,28 +75,101 @@ class Helper:
         self.interface.Sample(to_json(self._latest.summary_json()))
         log.debug("sample %d took %.1f ms", self._samples_taken, 1e3 * (time.monotonic() - started))
 
+    # -- eBPF ------------------------------------------------------------------------
+
+    async def load_ebpf(self) -> None:
+        """Compile and attach in a worker thread; then follow the probes' events."""
+        if self._ebpf.state == "disabled":
+            return
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self._ebpf.load)
+        self._startup["ebpf_ready_s"] = round(_seconds_since_process_start(), 4)
+        self._startup["ebpf_load_s"] = round(self._ebpf.timings.get("load_s", 0.0), 4)
+        if self._ebpf.state == "ready":
+            self._latest = self._sampler.sample()  # eBPF figures at once, not at the tick
+            self._follow_events(loop)
+        self.interface.StatusChanged(to_json(self.status()))
+
+    def _follow_events(self, loop: asyncio.AbstractEventLoop) -> None:
+        if not self._ebpf.attached & {"lifecycle", "oom"}:
+            return
+        fd = self._ebpf.events_fd()
+        if fd is not None:
+            loop.add_reader(fd, self._on_events)
+        else:
+            self._poll_events_later(loop)
+
+    def _poll_events_later(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._on_events()
+        loop.call_later(EVENT_POLL_S, self._poll_events_later, loop)
+
+    def _on_events(self) -> None:
+        try:
+            batch = self._ebpf.poll_events()
+        except Exception:  # a bad event must not stop the helper
+            log.exception("reading eBPF events failed")
+            return
+        if batch:
+            self._handle(batch)
+
+    def _handle(self, batch: EventBatch) -> None:
+        self._pending_execs.update(pid for pid, _comm in batch.execs)
+        if batch.oom_kills:
+            for kill in batch.oom_kills:
+                log.warning("OOM kill: pid %d (%s), uid %s", kill.pid, kill.comm, kill.uid)
+            self._latest = self._sampler.with_oom_kills(self._latest)
+        if self._pending_execs and not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_later(EVENT_COALESCE_S, self._flush_execs)
+
+    def _flush_execs(self) -> None:
+        self._flush_scheduled = False
+        pids, self._pending_execs = sorted(self._pending_execs), set()
+        self._latest = self._sampler.with_new_processes(self._latest, pids)
+
+    def stop_ebpf(self) -> None:
+        fd = self._ebpf.events_fd()
+        if fd is not None:
+            asyncio.get_running_loop().remove_reader(fd)
+        self._ebpf.close()
+
+    # -- the beat --------------------------------------------------------------------
+
     async def run(self, bus: MessageBus, stop: asyncio.Event) -> None:
         """Tick on a drift-free beat until ``stop`` is set or the bus goes away."""
         loop = asyncio.get_running_loop()
         interval = self._sampler.interval_s
-        next_tick = loop.time()
+        next_tick = loop.time() + interval  # the first sample was taken at start
         disconnected = asyncio.ensure_future(bus.wait_for_disconnect())  # type: ignore[no-untyped-call]
         stopping = asyncio.ensure_future(stop.wait())
+        loading = asyncio.ensure_future(self.load_ebpf())
         try:
             while True:
-                self.tick()
-                next_tick += interval
                 now = loop.time()
-                if next_tick < now:  # fell behind (suspend, overload): skip, don't burst
-                    next_tick = now + interval
                 done, _ = await asyncio.wait(
-                    {disconnected, stopping}, timeout=next_tick - now, return_when="FIRST_COMPLETED"
+                    {disconnected, stopping},
+                    timeout=max(0.0, next_tick - now),
+                    return_when="FIRST_COMPLETED",
                 )
                 if stopping in done:
                     return
                 if disconnected in done:
                     log.error("lost the connection to the bus; stopping")
                     return
+                self.tick()
+                next_tick += interval
+                if next_tick < loop.time():  # fell behind (suspend, overload): skip, don't burst
+                    next_tick = loop.time() + interval
         finally:
             for fut in (disconnected, stopping):
                 fut.cancel()
+            await loading  # a compile in progress finishes before the probes are closed
+            self.stop_ebpf()
+
+
+def _seconds_since_process_start() -> float:
+    """Seconds since this process started (its start time in /proc/self/stat)."""
+    with open("/proc/self/stat", "rb") as f:
+        start_ticks = int(f.read().rsplit(b")", 1)[1].split()[19])
+    started = start_ticks / os.sysconf("SC_CLK_TCK")
+    return time.clock_gettime(time.CLOCK_BOOTTIME) - started

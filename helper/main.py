@@ -9,7 +9,9 @@ import sys
 from dbus_fast import DBusError, NameFlag, RequestNameReply
 
 from smoothtask_helper import api, bus
+from smoothtask_helper.collectors.ebpf import EbpfCollector, EbpfConfig
 from smoothtask_helper.daemon import Helper
+from smoothtask_helper.ebpf_options import add_ebpf_options, ebpf_config
 from smoothtask_helper.errors import SmoothTaskError
 from smoothtask_helper.sampler import Sampler
 from smoothtask_helper.service import signature_guard
@@ -38,16 +40,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
     )
+    add_ebpf_options(parser)
     args = parser.parse_args(argv)
     if not MIN_INTERVAL_S <= args.interval <= MAX_INTERVAL_S:
         parser.error(f"--interval must be between {MIN_INTERVAL_S} and {MAX_INTERVAL_S} seconds")
     return args
 
 
-async def serve(choice: str, interval_s: float) -> None:
-    sampler = Sampler(interval_s)
+async def serve(choice: str, interval_s: float, ebpf_config: EbpfConfig) -> None:
+    ebpf = EbpfCollector(ebpf_config)
+    sampler = Sampler(interval_s, ebpf)
     try:
-        helper = Helper(sampler)
+        helper = Helper(sampler, ebpf)
         connection = await bus.connect(choice)
         try:
             connection.add_message_handler(signature_guard(helper.interface))
@@ -79,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         level=args.log_level, format="smoothtask-helper: %(levelname)s: %(message)s"
     )
     try:
-        asyncio.run(serve(args.bus, args.interval))
+        asyncio.run(serve(args.bus, args.interval, ebpf_config(args)))
     except SmoothTaskError as exc:
         print(f"smoothtask-helper: {exc}", file=sys.stderr)
         return 1

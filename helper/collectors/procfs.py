@@ -153,6 +153,22 @@ class ProcessScanner:
             self._close_fd(self._tracked.pop(pid))
         return samples
 
+    def sample_now(self, pids: list[int]) -> list[ProcessSample]:
+        """Samples of these processes right now (e.g. just exec'd), between scans.
+
+        A process already tracked is re-read at once: exec changes its name.
+        """
+        now = time.clock_gettime(time.CLOCK_BOOTTIME)
+        samples = []
+        for pid in pids:
+            tracked = self._tracked.get(pid)
+            if tracked is not None:
+                tracked.unchanged_scans = 0  # not quiet any more
+            tracked = self._update(pid, now)
+            if tracked is not None:
+                samples.append(self._sample(tracked, now))
+        return samples
+
     def _update(self, pid: int, now: float) -> _Tracked | None:
         tracked = self._tracked.get(pid)
         if tracked is not None:

@@ -1,5 +1,6 @@
 """Real D-Bus daemons and a real helper process for tests."""
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -9,8 +10,10 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from smoothtask_helper import api
+from smoothtask_helper.client import HelperClient
 from tests.support.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,6 +38,18 @@ def name_has_owner(address: str, name: str = api.BUS_NAME) -> bool:
     return "boolean true" in result.stdout
 
 
+def _call_json(address: str, member: str) -> dict[str, Any]:
+    async def call() -> dict[str, Any]:
+        client = await HelperClient.connect(address)
+        try:
+            result: dict[str, Any] = await client.call_json(member)
+            return result
+        finally:
+            client.disconnect()
+
+    return asyncio.run(call())
+
+
 @dataclass
 class PrivateBus:
     """A system-like dbus-daemon in a folder other users can reach (not pytest's 0700 tmp)."""
@@ -43,10 +58,11 @@ class PrivateBus:
         default_factory=lambda: Path(tempfile.mkdtemp(prefix="st-bus-", dir="/tmp"))
     )
     address: str = ""
+    helper_user: str = "root"  # who may own the helper's name besides root
 
     def start(self) -> "PrivateBus":
         out = subprocess.run(
-            [str(SCRIPTS / "private-bus.sh"), str(self.folder), "root"],
+            [str(SCRIPTS / "private-bus.sh"), str(self.folder), self.helper_user],
             capture_output=True,
             text=True,
             check=True,
@@ -71,11 +87,13 @@ class HelperProcess:
     log_path: Path
     extra_args: tuple[str, ...] = ()
     proc: subprocess.Popen[bytes] | None = None
+    # how to run it; the default is this interpreter with the helper's module
+    command: list[str] = field(default_factory=lambda: [sys.executable, "-m", "smoothtask_helper"])
 
     def start(self, timeout: float = 20.0) -> "HelperProcess":
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "smoothtask_helper", "--bus", self.address, *self.extra_args],
+            [*self.command, "--bus", self.address, *self.extra_args],
             stdout=log,
             stderr=log,
         )
@@ -88,6 +106,23 @@ class HelperProcess:
 
         wait_for(ready, timeout, "the helper to own its bus name")
         return self
+
+    def status(self) -> dict[str, Any]:
+        return _call_json(self.address, "GetStatus")
+
+    def snapshot(self) -> dict[str, Any]:
+        return _call_json(self.address, "GetSnapshot")
+
+    def wait_ebpf_ready(self, timeout: float = 30.0) -> dict[str, Any]:
+        """The status once the eBPF probes finished loading (ready or not)."""
+
+        def loaded() -> dict[str, Any] | None:
+            status = self.status()
+            return status if status["ebpf"]["state"] != "loading" else None
+
+        status = wait_for(loaded, timeout, "the helper's eBPF probes to load")
+        assert status["ebpf"]["state"] == "ready", status["probes"]
+        return status
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -50,6 +50,8 @@ introspection: $(STAMP_RUN)
 
 bench: $(STAMP_TEST)
 	$(BIN)/python bench/overhead.py
+	$(BIN)/python bench/ebpf_startup.py
+	$(BIN)/python bench/ebpf_overhead.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache

@@ -7,47 +7,50 @@
  *   - a task becomes runnable at wakeup, or at switch-out when it is still runnable
  *     (prev_state 0, or the preempted bit 0x100: counting only state 0 undercounts);
  *   - at switch-in its wait ends: wait = now - enqueued; the system histogram counts it;
- *   - at switch-out its on-CPU time ends; on-CPU time and the pending wait are added to
- *     its process (tgid). The tgid comes from bpf_get_current_pid_tgid(): sched_switch
- *     runs in the context of the task being switched out, and next_pid is only a thread
- *     id, so figures are settled at switch-out where the tgid is known.
+ *   - the task now on a CPU is tracked per CPU (when it came on, the wait before that),
+ *     so a switch-out needs no lookup of the task: its on-CPU time is now minus its
+ *     switch-in on this CPU (a running task does not migrate);
+ *   - at switch-out, on-CPU time and the wait are added to its process (tgid). The tgid
+ *     comes from bpf_get_current_pid_tgid(): sched_switch runs in the context of the task
+ *     being switched out, and next_pid is only a thread id.
  * Maps:
- *   task_state  LRU hash, tid  -> {enqueued_ns, running_since_ns, pending_wait_ns}, MAX_TASKS
- *   proc_stats  LRU hash, tgid -> {oncpu_ns, wait_ns, waits, hist[RQ_SLOTS]},       MAX_PROCS
- *   runq_hist   per-CPU array of RQ_SLOTS u64: system run-queue latency histogram
- * Cost: two map lookups per context switch and one per wakeup (docs/PERFORMANCE.md).
+ *   enqueued    LRU hash, tid -> when it became runnable (0: not waiting), MAX_TASKS
+ *   proc_stats  LRU hash, tgid -> {oncpu_ns, wait_ns, hist[RQ_SLOTS]}, MAX_PROCS
+ *   cpu_state   per-CPU array, 1 entry: {since, pending_wait, hist[RQ_SLOTS]}, the system
+ *               run-queue latency histogram being that CPU's share
+ * Cost: per context switch one per-CPU array lookup and two hash lookups (the process,
+ * the next task), one more if the previous task was preempted; per wakeup one hash
+ * lookup. Measured in docs/PERFORMANCE.md.
  * Kernel: 5.8+ (LRU hashes, bpf_ktime_get_ns, tracepoint programs); no kprobes.
  */
 #define TASK_PREEMPTED 0x100   /* TASK_REPORT_MAX: "R+" in the trace output */
 
-struct task_state {
-    u64 enqueued_ns;
-    u64 running_since_ns;
-    u64 pending_wait_ns;
-};
-
 struct proc_stats {
     u64 oncpu_ns;
     u64 wait_ns;
-    u64 waits;
-    u32 hist[RQ_SLOTS];
+    u32 hist[RQ_SLOTS];   /* the number of waits is its sum: one atomic add fewer */
 };
 
-BPF_TABLE("lru_hash", u32, struct task_state, task_state, MAX_TASKS);
+struct cpu_state {
+    u64 since;          /* when the task on this CPU was switched in; 0 = idle */
+    u64 pending_wait;   /* how long it waited for this CPU before that */
+    u64 hist[RQ_SLOTS]; /* run-queue latency histogram: this CPU's share */
+};
+
+BPF_TABLE("lru_hash", u32, u64, enqueued, MAX_TASKS);
 BPF_TABLE("lru_hash", u32, struct proc_stats, proc_stats, MAX_PROCS);
-BPF_PERCPU_ARRAY(runq_hist, u64, RQ_SLOTS);
+BPF_PERCPU_ARRAY(cpu_state, struct cpu_state, 1);
 
 static __always_inline void mark_enqueued(u32 tid, u64 now)
 {
     if (tid == 0)
         return;   /* the idle task */
-    struct task_state *t = task_state.lookup(&tid);
-    if (t) {
-        t->enqueued_ns = now;
+    u64 *at = enqueued.lookup(&tid);
+    if (at) {
+        *at = now;   /* in place: an LRU update would allocate a new element */
         return;
     }
-    struct task_state fresh = {.enqueued_ns = now};
-    task_state.update(&tid, &fresh);
+    enqueued.update(&tid, &now);
 }
 
 static __always_inline void settle(u32 tgid, u64 ran, u64 wait)
@@ -64,7 +67,6 @@ static __always_inline void settle(u32 tgid, u64 ran, u64 wait)
         __sync_fetch_and_add(&s->oncpu_ns, ran);
     if (wait) {
         __sync_fetch_and_add(&s->wait_ns, wait);
-        __sync_fetch_and_add(&s->waits, 1);
         __sync_fetch_and_add(&s->hist[latency_slot(wait) & (RQ_SLOTS - 1)], 1);
     }
 }
@@ -86,42 +88,31 @@ int st_switch(struct tracepoint__sched__sched_switch *args)
     u64 now = bpf_ktime_get_ns();
     u32 prev = args->prev_pid;
     u32 next = args->next_pid;
+    u32 zero = 0;
+    struct cpu_state *cpu = cpu_state.lookup(&zero);
+    if (!cpu)
+        return 0;
 
     if (prev != 0) {
+        u64 ran = cpu->since ? now - cpu->since : 0;
+        if (ran | cpu->pending_wait)
+            settle(current_tgid(), ran, cpu->pending_wait);
         long state = args->prev_state;
-        int runnable = state == 0 || (state & TASK_PREEMPTED);
-        struct task_state *t = task_state.lookup(&prev);
-        if (t) {
-            u64 ran = t->running_since_ns ? now - t->running_since_ns : 0;
-            u64 wait = t->pending_wait_ns;
-            t->running_since_ns = 0;
-            t->pending_wait_ns = 0;
-            if (runnable)
-                t->enqueued_ns = now;   /* still runnable: its wait starts now */
-            if (ran | wait)
-                settle(current_tgid(), ran, wait);
-        } else if (runnable) {
-            mark_enqueued(prev, now);
-        }
+        if (state == 0 || (state & TASK_PREEMPTED))
+            mark_enqueued(prev, now);   /* still runnable: its wait starts now */
     }
 
+    cpu->since = 0;
+    cpu->pending_wait = 0;
     if (next != 0) {
-        struct task_state *t = task_state.lookup(&next);
-        if (!t) {
-            struct task_state fresh = {.running_since_ns = now};
-            task_state.update(&next, &fresh);
-            return 0;
+        u64 *at = enqueued.lookup(&next);
+        if (at && *at) {
+            u64 wait = now - *at;
+            *at = 0;
+            cpu->pending_wait = wait;
+            cpu->hist[latency_slot(wait) & (RQ_SLOTS - 1)]++;   /* per-CPU: no atomic */
         }
-        if (t->enqueued_ns) {
-            u64 wait = now - t->enqueued_ns;
-            t->pending_wait_ns = wait;
-            t->enqueued_ns = 0;
-            u32 slot = latency_slot(wait);
-            u64 *count = runq_hist.lookup(&slot);
-            if (count)
-                (*count)++;   /* per-CPU: no atomic needed */
-        }
-        t->running_since_ns = now;
+        cpu->since = now;
     }
     return 0;
 }
@@ -130,6 +121,6 @@ int st_switch(struct tracepoint__sched__sched_switch *args)
  * was the leader (a process's key is its leader's tid) */
 static __always_inline void runqueue_on_free(u32 tid)
 {
-    task_state.delete(&tid);
+    enqueued.delete(&tid);
     proc_stats.delete(&tid);
 }

@@ -40,7 +40,7 @@ def test_twenty_thousand_short_lived_processes(own_bus: PrivateBus, tmp_path: Pa
         helper.wait_ebpf_ready()
         maps = map_sizes(helper)
         assert maps["proc_stats"]["max_entries"] == MAX_PROCESSES
-        assert maps["task_state"]["max_entries"] == MAX_TASKS
+        assert maps["enqueued"]["max_entries"] == MAX_TASKS
         rss_before = rss_bytes(helper.pid)
 
         storm = subprocess.Popen(

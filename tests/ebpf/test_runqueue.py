@@ -84,7 +84,10 @@ def test_snapshot_oncpu_follows_a_busy_loop(ebpf_helper: HelperProcess) -> None:
             return later if later is not None and later[0] >= t0 + 2 else None
 
         t1, second = wait_for(two_samples_later, 10, "two more samples")
-        assert (second - first) / 1e9 == pytest.approx(t1 - t0, rel=0.15)  # one core, busy
+        # Plumbing from the maps to the snapshot: a busy loop runs for most of the wall
+        # time and never more (other tests may share the CPUs; the exact comparison
+        # against the kernel's counters is test_two_hogs_on_one_cpu_match_schedstat).
+        assert 0.3 < (second - first) / 1e9 / (t1 - t0) <= 1.15
 
 
 def test_per_process_wait_is_in_the_snapshot(ebpf_helper: HelperProcess) -> None:

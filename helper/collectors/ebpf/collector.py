@@ -25,6 +25,7 @@ from smoothtask_helper.collectors.ebpf import histogram, loader
 from smoothtask_helper.collectors.ebpf.bpfstats import BpfStats, program_stats
 from smoothtask_helper.collectors.ebpf.events import EventBatch, EventDecoder, OomKill
 from smoothtask_helper.collectors.ebpf.layouts import (
+    CPU_STATE,
     IO_COUNT,
     IO_SLOT_KEY,
     PROC_STATS,
@@ -42,7 +43,7 @@ from smoothtask_helper.model import JsonDict, KernelProcessStats, KernelSample, 
 log = logging.getLogger(__name__)
 
 OOM_KILLS_KEPT = 32
-PER_THREAD_MAPS = frozenset({"task_state", "reclaim_start"})
+PER_THREAD_MAPS = frozenset({"enqueued", "reclaim_start"})
 
 
 @dataclass(frozen=True)
@@ -157,8 +158,8 @@ class EbpfCollector:
 
         if "runqueue" in names:
             reader("proc_stats", U32, PROC_STATS)
-            reader("runq_hist", U32, U64, per_cpu=True)
-            reader("task_state", U32, opaque(24))
+            reader("cpu_state", U32, CPU_STATE, per_cpu=True)
+            reader("enqueued", U32, U64)
         if "reclaim" in names:
             reader("reclaim_stats", U32, RECLAIM_STATS)
             reader("reclaim_hist", U32, U64, per_cpu=True)
@@ -316,8 +317,8 @@ class EbpfCollector:
         return np.maximum(now.astype(np.int64) - previous.astype(np.int64), 0)
 
     def _runqueue(self, now: float, per_pid: dict[int, dict[str, Any]]) -> JsonDict:
-        _, system = self._readers["runq_hist"].read()
-        counts = self._delta("runq_hist", system.sum(axis=1))
+        _, cpus = self._readers["cpu_state"].read()  # one entry, one value per CPU
+        counts = self._delta("runq_hist", cpus["hist"].sum(axis=(0, 1)))
         pids, stats = self._readers["proc_stats"].read()
         order = np.argsort(pids)
         pids, stats = pids[order], stats[order]
@@ -468,7 +469,7 @@ class EbpfCollector:
         self._tcp_baseline.forget(self._tcp_baseline.pids() - alive)
         live = np.array(sorted(alive), dtype=U32)
         freed = 0
-        for name in ("proc_stats", "tcp_stats", "reclaim_stats", "task_state", "reclaim_start"):
+        for name in ("proc_stats", "tcp_stats", "reclaim_stats", "enqueued", "reclaim_start"):
             reader = self._readers.get(name)
             if reader is None:
                 continue

@@ -64,11 +64,15 @@ def row_percentiles(rows: Counts, q: float) -> npt.NDArray[np.float64]:
 def summary(counts: Counts) -> JsonDict:
     """Percentiles, count and the histogram: counts per slot, whose upper bounds are
     ``BUCKET_LE_US`` (in the status document, not repeated in every sample)."""
+    def rounded(q: float) -> float | None:
+        value = percentile(counts, q)
+        return None if value is None else round(value, 1)
+
     return {
         "count": int(counts.sum()),
-        "p50": percentile(counts, 50),
-        "p95": percentile(counts, 95),
-        "p99": percentile(counts, 99),
+        "p50": rounded(50),
+        "p95": rounded(95),
+        "p99": rounded(99),
         "histogram": [int(c) for c in counts],
     }
 

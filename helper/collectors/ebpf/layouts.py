@@ -10,9 +10,8 @@ from smoothtask_helper.collectors.ebpf.histogram import SLOTS
 U32 = np.dtype("<u4")
 U64 = np.dtype("<u8")
 
-PROC_STATS = np.dtype(
-    [("oncpu_ns", "<u8"), ("wait_ns", "<u8"), ("waits", "<u8"), ("hist", "<u4", (SLOTS,))]
-)
+PROC_STATS = np.dtype([("oncpu_ns", "<u8"), ("wait_ns", "<u8"), ("hist", "<u4", (SLOTS,))])
+CPU_STATE = np.dtype([("since", "<u8"), ("pending_wait", "<u8"), ("hist", "<u8", (SLOTS,))])
 RECLAIM_STATS = np.dtype([("stall_ns", "<u8"), ("stalls", "<u8")])
 IO_SLOT_KEY = np.dtype([("dev", "<u8"), ("slot", "<u8")])
 IO_COUNT = np.dtype([("issued", "<u8"), ("completed", "<u8"), ("bytes", "<u8")])

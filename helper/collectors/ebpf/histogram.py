@@ -64,6 +64,7 @@ def row_percentiles(rows: Counts, q: float) -> npt.NDArray[np.float64]:
 def summary(counts: Counts) -> JsonDict:
     """Percentiles, count and the histogram: counts per slot, whose upper bounds are
     ``BUCKET_LE_US`` (in the status document, not repeated in every sample)."""
+
     def rounded(q: float) -> float | None:
         value = percentile(counts, q)
         return None if value is None else round(value, 1)

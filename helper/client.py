@@ -5,7 +5,7 @@ Error replies come back as the ``SmoothTaskError`` subclasses named by the reply
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from dbus_fast import Message, MessageType
@@ -69,25 +69,30 @@ class HelperClient:
 
     async def watch(
         self,
-        on_sample: Callable[[JsonDict], None],
+        signals: Mapping[str, Callable[[JsonDict], None]],
         on_owner_changed: Callable[[bool], None],
     ) -> None:
-        """Deliver ``Sample`` signals and the helper's arrival (True) or departure (False)."""
-        rules = (
-            f"type='signal',interface='{api.INTERFACE}',member='Sample',path='{api.OBJECT_PATH}'",
+        """Deliver the helper's signals (by member name: ``Sample``, ``StatusChanged``...,
+        their JSON decoded) and its arrival (True) or departure (False) on the bus."""
+        rules = [
+            f"type='signal',interface='{api.INTERFACE}',member='{member}',path='{api.OBJECT_PATH}'"
+            for member in signals
+        ]
+        rules.append(
             "type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',"
-            f"member='NameOwnerChanged',arg0='{api.BUS_NAME}'",
+            f"member='NameOwnerChanged',arg0='{api.BUS_NAME}'"
         )
 
         def handle(msg: Message) -> bool:
             if msg.message_type != MessageType.SIGNAL:
                 return False
-            if msg.interface == api.INTERFACE and msg.member == "Sample" and msg.signature == "s":
+            callback = signals.get(msg.member or "") if msg.interface == api.INTERFACE else None
+            if callback is not None and msg.signature == "s":
                 try:
                     document = json.loads(msg.body[0])
                 except ValueError:
                     return False  # a malformed signal is dropped, not fatal
-                on_sample(document)
+                callback(document)
             elif msg.member == "NameOwnerChanged" and msg.body and msg.body[0] == api.BUS_NAME:
                 on_owner_changed(bool(msg.body[2]))
             return False  # let other handlers see it too

@@ -25,17 +25,22 @@ wait_for() {  # wait_for WHAT COMMAND...: up to 10 s
 start() {
     mkdir -p "$dir"
     local display=${3:-}
-    if [ -z "$display" ]; then  # first free display number from :90
-        for n in $(seq 90 140); do
-            [ -e "/tmp/.X11-unix/X$n" ] || [ -e "/tmp/.X$n-lock" ] || { display=":$n"; break; }
-        done
-    fi
-    export DISPLAY=$display
     export XDG_RUNTIME_DIR=$dir/xdg-runtime
     mkdir -p -m 700 "$XDG_RUNTIME_DIR"
     : > "$dir/pids"
-    Xvfb "$DISPLAY" -screen 0 1280x800x24 -nolisten tcp > "$dir/xvfb.log" 2>&1 &
-    echo $! >> "$dir/pids"
+    if [ -z "$display" ]; then
+        # Xvfb picks a free display itself and writes its number: no race with other
+        # desktops starting at the same moment (parallel test runs)
+        Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp \
+            3> "$dir/display" > "$dir/xvfb.log" 2>&1 &
+        echo $! >> "$dir/pids"
+        wait_for "Xvfb to choose a display" test -s "$dir/display" || { stop; exit 1; }
+        display=":$(head -1 "$dir/display")"
+    else
+        Xvfb "$display" -screen 0 1280x800x24 -nolisten tcp > "$dir/xvfb.log" 2>&1 &
+        echo $! >> "$dir/pids"
+    fi
+    export DISPLAY=$display
     wait_for "Xvfb on $DISPLAY" xdpyinfo -display "$DISPLAY" || { stop; exit 1; }
     dbus-daemon --session --address="unix:path=$dir/session_bus" --nofork --print-address=1 \
         > "$dir/session_bus.addr" 2> "$dir/session_bus.log" &

@@ -24,11 +24,13 @@ RETRY_S = 1.0
 
 
 class HelperConnection(QObject):
-    """Emits ``connected(status)``, ``disconnected(reason)`` and ``sample_received(summary)``."""
+    """Emits ``connected(status)``, ``disconnected(reason)``, ``sample_received(summary)``
+    and ``status_changed(status)``."""
 
     connected = Signal(dict)
     disconnected = Signal(str)
     sample_received = Signal(dict)
+    status_changed = Signal(dict)
 
     def __init__(self, bus_choice: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -87,7 +89,8 @@ class HelperConnection(QObject):
         """Follow the helper on one bus connection until the bus goes or we stop."""
         presence: asyncio.Queue[bool] = asyncio.Queue()
         await client.watch(
-            on_sample=self.sample_received.emit, on_owner_changed=presence.put_nowait
+            {"Sample": self.sample_received.emit, "StatusChanged": self.status_changed.emit},
+            on_owner_changed=presence.put_nowait,
         )
         present = await client.helper_running()
         bus_gone = asyncio.ensure_future(client.connection.wait_for_disconnect())  # type: ignore[no-untyped-call]

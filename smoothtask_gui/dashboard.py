@@ -2,22 +2,35 @@
 
 Plots draw from numpy ring buffers; only the selected time window is handed to
 pyqtgraph, with peak downsampling and clip-to-view so a 15-minute window stays cheap.
+Figures that need eBPF say so when the helper has no eBPF.
 """
 
 import time
 from dataclasses import dataclass
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from smoothtask_gui.connection import HelperConnection
+from smoothtask_gui.figures import IO_PREFIX, ebpf_note, latency_row, sample_values
+from smoothtask_gui.heatmap import LatencyHeatMap
 from smoothtask_gui.ringbuffer import TimeSeries
 from smoothtask_helper.model import JsonDict
 
 HISTORY_S = 15 * 60
 WINDOWS_S = {"1 minute": 60, "5 minutes": 300, "15 minutes": 900}
+DEVICE_COLOURS = ("#58a6ff", "#d29922", "#3fb950", "#f85149", "#bc8cff", "#39c5cf")
 
 
 @dataclass(frozen=True)
@@ -33,6 +46,8 @@ class PlotSpec:
     unit: str
     curves: tuple[Curve, ...]
     y_max: float | None = 100.0
+    log_y: bool = False
+    dynamic_prefix: str | None = None  # curves for keys with this prefix, as they appear
 
 
 PLOTS = (
@@ -52,39 +67,53 @@ PLOTS = (
         ),
         y_max=None,
     ),
+    PlotSpec(
+        "TCP connections",
+        "count / per second",
+        (
+            Curve("tcp_established", "established", "#58a6ff"),
+            Curve("tcp_opened", "opened /s", "#3fb950"),
+            Curve("tcp_closed", "closed /s", "#f85149"),
+        ),
+        y_max=None,
+    ),
+    PlotSpec(
+        "Run-queue latency",
+        "µs (log)",
+        (
+            Curve("rq_p50", "p50", "#3fb950"),
+            Curve("rq_p95", "p95", "#d29922"),
+            Curve("rq_p99", "p99", "#f85149"),
+        ),
+        y_max=None,
+        log_y=True,
+    ),
+    PlotSpec(
+        "Block I/O latency, p99", "µs (log)", (), y_max=None, log_y=True, dynamic_prefix=IO_PREFIX
+    ),
 )
-
-
-def sample_values(sample: JsonDict) -> dict[str, float]:
-    """The plotted figures of one ``Sample`` (missing ones are simply absent)."""
-    memory = sample["memory"]
-    values = {
-        "cpu": float(sample["cpu"]["percent"]),
-        "memory": float(memory["percent"]),
-        "swap": 100.0 * memory["swap_used_bytes"] / memory["swap_total_bytes"]
-        if memory["swap_total_bytes"]
-        else 0.0,
-    }
-    psi = sample.get("psi")
-    if psi:
-        for resource in ("cpu", "io", "memory"):
-            values[f"psi_{resource}"] = float(psi[resource]["some_avg10"])
-    return values
+EBPF_PLOTS = frozenset({"TCP connections", "Run-queue latency", "Block I/O latency, p99"})
 
 
 class Dashboard(QWidget):
     def __init__(self, connection: HelperConnection, capacity: int = HISTORY_S) -> None:
         super().__init__()
         self.setWindowTitle("SmoothTask — dashboard")
-        self.resize(900, 720)
+        self._fit_to_screen(1100, 900)
         keys = tuple(c.key for spec in PLOTS for c in spec.curves)
         self.history = TimeSeries(keys, capacity)
         self.connected = False
         self.last_sample: JsonDict | None = None
+        self.status: JsonDict = {}
 
         self.status_label = QLabel()
         self.status_label.setObjectName("connectionStatus")
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.ebpf_label = QLabel()
+        self.ebpf_label.setObjectName("ebpfStatus")
+        self.ebpf_label.setWordWrap(True)
+        self.ebpf_label.setStyleSheet("color: #d29922;")
+        self.ebpf_label.hide()
         self.window_choice = QComboBox()
         self.window_choice.addItems(list(WINDOWS_S))
         self.window_choice.currentTextChanged.connect(self._redraw)
@@ -95,34 +124,74 @@ class Dashboard(QWidget):
 
         self.plots: dict[str, pg.PlotWidget] = {}
         self.curves: dict[str, pg.PlotDataItem] = {}
+        self._log_keys: set[str] = set()
+        grid = QGridLayout()
+        for index, spec in enumerate(PLOTS):
+            grid.addWidget(self._make_plot(spec), index // 2, index % 2)
+        self.heatmap = LatencyHeatMap(capacity)
+        self.heatmap.setMinimumHeight(220)
+        grid.addWidget(self.heatmap, len(PLOTS) // 2, 0, 1, 2)
+        plots = QWidget()
+        plots.setLayout(grid)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(plots)
+
         layout = QVBoxLayout(self)
         layout.addLayout(header)
-        for spec in PLOTS:
-            layout.addWidget(self._make_plot(spec))
+        layout.addWidget(self.ebpf_label)
+        layout.addWidget(scroll, 1)
 
         self._show_disconnected("connecting to the helper…")
         connection.connected.connect(self.on_connected)
         connection.disconnected.connect(self.on_disconnected)
         connection.sample_received.connect(self.on_sample)
+        connection.status_changed.connect(self.on_status)
+
+    def _fit_to_screen(self, width: int, height: int) -> None:
+        screen = self.screen().availableGeometry() if self.screen() else None
+        if screen is not None:
+            width, height = min(width, screen.width() - 40), min(height, screen.height() - 60)
+        self.resize(width, height)
 
     def _make_plot(self, spec: PlotSpec) -> pg.PlotWidget:
         plot = pg.PlotWidget(title=spec.title)
+        plot.setMinimumHeight(200)
         plot.setLabel("left", spec.unit)
         plot.getAxis("left").enableAutoSIPrefix(False)  # "0.5 %", not "500 (x0.001) %"
         plot.setLabel("bottom", "seconds ago")
         plot.showGrid(x=True, y=True, alpha=0.2)
         plot.setMouseEnabled(x=False, y=False)
-        if spec.y_max is not None:
+        if spec.log_y:
+            plot.setLogMode(y=True)
+        elif spec.y_max is not None:
             plot.setYRange(0, spec.y_max, padding=0.02)
-        if len(spec.curves) > 1:
+        if len(spec.curves) > 1 or spec.dynamic_prefix:
             plot.addLegend(offset=(5, 5))
         for curve in spec.curves:
-            item = plot.plot(name=curve.label, pen=pg.mkPen(curve.colour, width=2))
-            item.setDownsampling(auto=True, method="peak")
-            item.setClipToView(True)
-            self.curves[curve.key] = item
+            self._add_curve(plot, curve, spec.log_y)
         self.plots[spec.title] = plot
         return plot
+
+    def _add_curve(self, plot: pg.PlotWidget, curve: Curve, log_y: bool) -> None:
+        item = plot.plot(name=curve.label, pen=pg.mkPen(curve.colour, width=2))
+        item.setDownsampling(auto=True, method="peak")
+        item.setClipToView(True)
+        self.curves[curve.key] = item
+        if log_y:
+            self._log_keys.add(curve.key)
+
+    def _add_dynamic_curves(self) -> None:
+        """A curve for each series that appeared (a block device's first request)."""
+        for spec in PLOTS:
+            if spec.dynamic_prefix is None:
+                continue
+            for key in sorted(self.history.series):
+                if key.startswith(spec.dynamic_prefix) and key not in self.curves:
+                    colour = DEVICE_COLOURS[len(self.curves) % len(DEVICE_COLOURS)]
+                    label = key.removeprefix(spec.dynamic_prefix)
+                    curve = Curve(key, label, colour)
+                    self._add_curve(self.plots[spec.title], curve, spec.log_y)
 
     @Slot(dict)
     def on_connected(self, status: JsonDict) -> None:
@@ -132,6 +201,17 @@ class Dashboard(QWidget):
             f"(pid {status.get('pid', '?')}, mode {status.get('mode', '?')})"
         )
         self.status_label.setStyleSheet("color: #3fb950;")
+        self.on_status(status)
+
+    @Slot(dict)
+    def on_status(self, status: JsonDict) -> None:
+        self.status = status
+        note = ebpf_note(status)
+        self.ebpf_label.setText(note)
+        self.ebpf_label.setVisible(bool(note))
+        ready = (status.get("ebpf") or {}).get("state") == "ready"
+        for title in EBPF_PLOTS:
+            self.plots[title].setTitle(title if ready else f"{title} — needs eBPF")
 
     @Slot(str)
     def on_disconnected(self, reason: str) -> None:
@@ -147,10 +227,13 @@ class Dashboard(QWidget):
         try:
             values = sample_values(sample)
             when = float(sample["time"])
+            row = latency_row(sample)
         except (KeyError, TypeError, ValueError, ZeroDivisionError):
             return  # a sample from an incompatible helper: skip it rather than crash
         self.last_sample = sample
         self.history.append(when, values)
+        self.heatmap.append(when, row)
+        self._add_dynamic_curves()
         if self.isVisible():
             self._redraw()
 
@@ -160,12 +243,17 @@ class Dashboard(QWidget):
     @Slot()
     def _redraw(self) -> None:
         now = time.time()
-        times, series = self.history.window(now - self.window_seconds())
+        window = self.window_seconds()
+        times, series = self.history.window(now - window)
         x = times - now
         for key, item in self.curves.items():
-            item.setData(x, series[key], connect="finite")
+            y = series[key]
+            if key in self._log_keys:
+                y = np.where(y > 0, y, np.nan)  # log scale: no zeros, no warnings
+            item.setData(x, y, connect="finite")
         for plot in self.plots.values():
-            plot.setXRange(-self.window_seconds(), 0, padding=0)
+            plot.setXRange(-window, 0, padding=0)
+        self.heatmap.redraw(now, window)
 
     def showEvent(self, event: QShowEvent) -> None:
         self._redraw()  # samples that came while hidden were only buffered

@@ -4,11 +4,13 @@ import math
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from pytestqt.qtbot import QtBot
 
 from smoothtask_gui.connection import HelperConnection
 from smoothtask_gui.dashboard import Dashboard
+from tests.ebpf.conftest import require_ebpf
 from tests.support.bus import HelperProcess, PrivateBus
 
 MakeDashboard = Callable[[str], Dashboard]
@@ -97,3 +99,40 @@ def test_no_bus_at_all_is_shown(qtbot: QtBot, dashboard_on: MakeDashboard) -> No
     dashboard = dashboard_on("unix:path=/nonexistent/bus")
     qtbot.waitUntil(lambda: "no bus is listening" in dashboard.status_label.text(), timeout=10_000)
     assert not dashboard.connected
+
+
+def finite_points(dashboard: Dashboard, key: str) -> int:
+    _, y = dashboard.curves[key].getData()
+    return 0 if y is None else int(np.isfinite(y).sum())
+
+
+def test_plots_run_queue_latency_and_heat_map(
+    qtbot: QtBot, helper: HelperProcess, dashboard_on: MakeDashboard
+) -> None:
+    require_ebpf()
+    helper.wait_ebpf_ready()
+    dashboard = dashboard_on(helper.address)
+    qtbot.waitUntil(lambda: finite_points(dashboard, "rq_p99") >= 2, timeout=20_000)
+    _, p99 = dashboard.curves["rq_p99"].getData()
+    _, p50 = dashboard.curves["rq_p50"].getData()
+    both = np.isfinite(p99) & np.isfinite(p50)
+    assert (p99[both] >= p50[both]).all()
+    qtbot.waitUntil(lambda: dashboard.heatmap.image.image is not None, timeout=10_000)
+    assert dashboard.heatmap.image.image.sum() > 0  # waits were counted into slots
+    assert not dashboard.ebpf_label.isVisible()
+
+
+def test_says_when_ebpf_is_off(
+    qtbot: QtBot, own_bus: PrivateBus, tmp_path: Path, dashboard_on: MakeDashboard
+) -> None:
+    process = HelperProcess(own_bus.address, tmp_path / "helper.log", extra_args=("--no-ebpf",))
+    process.start()
+    try:
+        dashboard = dashboard_on(own_bus.address)
+        qtbot.waitUntil(dashboard.ebpf_label.isVisible, timeout=10_000)
+        assert "switched off" in dashboard.ebpf_label.text()
+        assert "needs eBPF" in dashboard.plots["Run-queue latency"].getPlotItem().titleLabel.text
+        qtbot.waitUntil(lambda: plotted_cpu_points(dashboard) >= 2, timeout=15_000)
+        assert finite_points(dashboard, "rq_p99") == 0
+    finally:
+        process.stop()

@@ -53,13 +53,14 @@ def test_icon_is_embedded_and_coloured_by_health(
     qtbot: QtBot, tray: Tray, on_desktop: Desktop, tmp_path: Path
 ) -> None:
     qtbot.waitUntil(lambda: not tray.icon.geometry().isEmpty(), timeout=10_000)
-    geometry = tray.icon.geometry()
-    assert geometry.top() < 40  # trayer sits at the top edge
+    assert tray.icon.geometry().top() < 40  # trayer sits at the top edge
     qtbot.waitUntil(lambda: tray.health is not Health.DISCONNECTED, timeout=15_000)
-    centre = geometry.center()
 
     def shows_its_health() -> bool:
+        # trayer may move the icon while it lays out others, and the health may change
+        # with the load: look where the icon is now, for the colour it should have now
         QApplication.processEvents()
+        centre = tray.icon.geometry().center()
         expected = QColor(COLOURS[tray.health])
         return (
             colour_distance(screen_pixel(on_desktop, centre.x(), centre.y(), tmp_path), expected)
@@ -126,7 +127,15 @@ def test_the_app_embeds_its_icon_and_stops_on_ctrl_c(
                     return int(window)
             return None
 
-        wait_for(embedded_icon, 20, "the app's icon inside trayer")
+        try:
+            wait_for(embedded_icon, 60, "the app's icon inside trayer")
+        except TimeoutError:
+            app.kill()
+            _, stderr = app.communicate(timeout=15)
+            tree = on_desktop.run("xwininfo", "-root", "-tree").stdout
+            raise AssertionError(
+                f"no icon embedded; app stderr:\n{stderr}\nwindows:\n{tree}"
+            ) from None
         app.send_signal(signal.SIGINT)
         _, stderr = app.communicate(timeout=15)
         assert app.returncode == 0, stderr

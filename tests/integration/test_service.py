@@ -79,7 +79,7 @@ def test_sample_signal_each_tick(helper: HelperProcess) -> None:
                 got_enough.set()
 
         try:
-            await client.watch(on_sample, lambda _present: None)
+            await client.watch({"Sample": on_sample}, lambda _present: None)
             await asyncio.wait_for(got_enough.wait(), 15)
         finally:
             client.disconnect()

@@ -1,7 +1,7 @@
 """Real D-Bus daemons and a real helper process for tests."""
 
 import asyncio
-import contextlib
+import ctypes
 import os
 import shutil
 import signal
@@ -17,6 +17,7 @@ from smoothtask_helper.client import HelperClient
 from tests.support.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
+PR_SET_PDEATHSIG = 1
 SCRIPTS = ROOT / "scripts"
 
 
@@ -36,6 +37,15 @@ def name_has_owner(address: str, name: str = api.BUS_NAME) -> bool:
         check=False,
     )
     return "boolean true" in result.stdout
+
+
+_PRCTL = ctypes.CDLL(None, use_errno=True).prctl  # resolved here, not in the forked child
+
+
+def die_with_parent() -> None:
+    """In the child before exec: if the test process dies (even killed, or aborted),
+    the kernel sends this child SIGTERM, so no helper keeps its probes attached."""
+    _PRCTL(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _call_json(address: str, member: str) -> dict[str, Any]:
@@ -60,22 +70,28 @@ class PrivateBus:
     address: str = ""
     helper_user: str = "root"  # who may own the helper's name besides root
 
+    proc: subprocess.Popen[str] | None = None
+
     def start(self) -> "PrivateBus":
-        out = subprocess.run(
+        self.proc = subprocess.Popen(
             [str(SCRIPTS / "private-bus.sh"), str(self.folder), self.helper_user],
-            capture_output=True,
+            env={**os.environ, "FOREGROUND": "1"},
+            stdout=subprocess.PIPE,
             text=True,
-            check=True,
+            preexec_fn=die_with_parent,  # noqa: PLW1509  # only sets a signal, no threads
         )
-        self.address = out.stdout.strip()
+        assert self.proc.stdout is not None
+        self.address = self.proc.stdout.readline().strip()  # printed once it listens
+        if not self.address:
+            raise RuntimeError(f"dbus-daemon did not start (exit {self.proc.wait(10)})")
         return self
 
     def stop(self) -> None:
-        pid_file = self.folder / "bus.pid"
-        if pid_file.exists():
-            pid = int(pid_file.read_text())
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(10)
+            if self.proc.stdout is not None:
+                self.proc.stdout.close()
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -96,6 +112,7 @@ class HelperProcess:
             [*self.command, "--bus", self.address, *self.extra_args],
             stdout=log,
             stderr=log,
+            preexec_fn=die_with_parent,  # noqa: PLW1509  # only sets a signal, no threads
         )
         log.close()
 

@@ -17,6 +17,9 @@ class Health(Enum):
 # pressure monitors: cpu some 50, memory some 10, io full 15; "busy" is a fraction of that.
 STRAINED = {("cpu", "some_avg10"): 50.0, ("memory", "some_avg10"): 10.0, ("io", "full_avg10"): 15.0}
 BUSY_FRACTION = 0.4
+# Run-queue latency p99 (µs, from eBPF): a task that waits 40 ms for a CPU misses two or
+# three frames; busy from 16 ms (BUSY_FRACTION of it: one frame at 60 Hz).
+RUNQUEUE_P99_STRAINED_US = 40_000.0
 
 COLOURS = {
     Health.DISCONNECTED: "#8a8f98",
@@ -27,15 +30,18 @@ COLOURS = {
 
 
 def assess(sample: JsonDict | None) -> Health:
+    """From pressure (PSI) and, where eBPF runs, the run-queue latency p99."""
     if sample is None:
         return Health.DISCONNECTED
+    worst = 0.0  # 1.0 = strained
     psi: dict[str, Any] | None = sample.get("psi")
-    if not psi:
-        return Health.OK  # without PSI there is nothing to judge pressure by yet
-    worst = 0.0
-    for (resource, key), limit in STRAINED.items():
-        value = float(psi.get(resource, {}).get(key, 0.0))
+    for (resource, key), limit in STRAINED.items() if psi else ():
+        value = float((psi or {}).get(resource, {}).get(key, 0.0))
         worst = max(worst, value / limit)
+    runqueue = sample.get("runqueue_latency_us") or {}
+    p99 = runqueue.get("p99")
+    if p99 is not None:
+        worst = max(worst, float(p99) / RUNQUEUE_P99_STRAINED_US)
     if worst >= 1.0:
         return Health.STRAINED
     if worst >= BUSY_FRACTION:

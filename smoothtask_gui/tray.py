@@ -1,18 +1,20 @@
 """The tray icon: its colour says how the system is doing; its menu opens the dashboard."""
 
 from PySide6.QtCore import QObject, Qt, Slot
-from PySide6.QtGui import QAction, QColor, QIcon, QPainter, QPixmap
+from PySide6.QtGui import QAction, QColor, QIcon, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon, QWidget
 
 from smoothtask_gui.connection import HelperConnection
+from smoothtask_gui.figures import ebpf_note
 from smoothtask_gui.health import COLOURS, Health, assess
 from smoothtask_helper.model import JsonDict
 
 ICON_SIZE = 64
 
 
-def status_icon(health: Health) -> QIcon:
-    """A filled circle in the health colour (no image files to install)."""
+def status_icon(health: Health, degraded: bool = False) -> QIcon:
+    """A filled circle in the health colour (no image files to install); degraded (the
+    helper runs without eBPF) adds a dark ring inside: the colour is a partial view."""
     pixmap = QPixmap(ICON_SIZE, ICON_SIZE)
     pixmap.fill(Qt.GlobalColor.transparent)
     painter = QPainter(pixmap)
@@ -21,11 +23,16 @@ def status_icon(health: Health) -> QIcon:
     painter.setBrush(QColor(COLOURS[health]))
     margin = ICON_SIZE // 8
     painter.drawEllipse(margin, margin, ICON_SIZE - 2 * margin, ICON_SIZE - 2 * margin)
+    if degraded:
+        painter.setPen(QPen(QColor("#1f2328"), ICON_SIZE / 10))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        inner = ICON_SIZE * 3 // 10
+        painter.drawEllipse(inner, inner, ICON_SIZE - 2 * inner, ICON_SIZE - 2 * inner)
     painter.end()
     return QIcon(pixmap)
 
 
-def tooltip(sample: JsonDict | None, reason: str) -> str:
+def tooltip(sample: JsonDict | None, reason: str, degraded: str = "") -> str:
     if sample is None:
         return f"SmoothTask: {reason}"
     cpu = sample["cpu"]["percent"]
@@ -37,6 +44,11 @@ def tooltip(sample: JsonDict | None, reason: str) -> str:
             "pressure "
             + ", ".join(f"{r} {psi[r]['some_avg10']:.1f}%" for r in ("cpu", "io", "memory"))
         )
+    p99 = (sample.get("runqueue_latency_us") or {}).get("p99")
+    if p99 is not None:
+        lines.append(f"run-queue wait p99 {p99 / 1000:.1f} ms")
+    if degraded:
+        lines.append(degraded)
     return "\n".join(lines)
 
 
@@ -47,7 +59,8 @@ class Tray(QObject):
         self.health = Health.DISCONNECTED
         self._sample: JsonDict | None = None
         self._reason = "connecting to the helper…"
-        self._icons = {h: status_icon(h) for h in Health}
+        self.degraded = ""  # why the helper runs without (some) eBPF, or ""
+        self._icons = {(h, d): status_icon(h, d) for h in Health for d in (False, True)}
 
         self.menu = QMenu()
         self.dashboard_action = QAction("Dashboard", self.menu)
@@ -58,7 +71,8 @@ class Tray(QObject):
         self.menu.addSeparator()
         self.menu.addAction(self.quit_action)
 
-        self.icon = QSystemTrayIcon(self._icons[self.health])
+        self._shown = (self.health, False)
+        self.icon = QSystemTrayIcon(self._icons[self._shown])
         self.icon.setContextMenu(self.menu)
         self.icon.activated.connect(self._on_activated)
         self._refresh()
@@ -66,6 +80,7 @@ class Tray(QObject):
         connection.connected.connect(self._on_connected)
         connection.disconnected.connect(self._on_disconnected)
         connection.sample_received.connect(self._on_sample)
+        connection.status_changed.connect(self._on_status)
 
     def show(self) -> None:
         self.icon.show()
@@ -85,13 +100,19 @@ class Tray(QObject):
                 self.show_dashboard()
 
     @Slot(dict)
-    def _on_connected(self, _status: JsonDict) -> None:
+    def _on_connected(self, status: JsonDict) -> None:
         self._reason = "waiting for the first sample…"
+        self._on_status(status)
+
+    @Slot(dict)
+    def _on_status(self, status: JsonDict) -> None:
+        state = (status.get("ebpf") or {}).get("state")
+        self.degraded = ebpf_note(status) if state not in ("ready", "loading") else ""
         self._refresh()
 
     @Slot(str)
     def _on_disconnected(self, reason: str) -> None:
-        self._sample, self._reason = None, reason
+        self._sample, self._reason, self.degraded = None, reason, ""
         self._refresh()
 
     @Slot(dict)
@@ -100,8 +121,9 @@ class Tray(QObject):
         self._refresh()
 
     def _refresh(self) -> None:
-        health = assess(self._sample)
-        if health != self.health:
-            self.health = health
-            self.icon.setIcon(self._icons[health])
-        self.icon.setToolTip(tooltip(self._sample, self._reason))
+        self.health = assess(self._sample)
+        shown = (self.health, bool(self.degraded) and self.health is not Health.DISCONNECTED)
+        if shown != self._shown:  # repaint the icon only when it changes
+            self._shown = shown
+            self.icon.setIcon(self._icons[shown])
+        self.icon.setToolTip(tooltip(self._sample, self._reason, self.degraded))

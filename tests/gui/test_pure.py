@@ -53,6 +53,11 @@ def psi_sample(cpu: float = 0.0, memory: float = 0.0, io_full: float = 0.0) -> d
         (psi_sample(cpu=55.0), Health.STRAINED),
         (psi_sample(memory=12.0), Health.STRAINED),
         (psi_sample(io_full=16.0), Health.STRAINED),
+        (psi_sample() | {"runqueue_latency_us": {"p99": 5_000.0}}, Health.OK),
+        (psi_sample() | {"runqueue_latency_us": {"p99": 20_000.0}}, Health.BUSY),
+        (psi_sample() | {"runqueue_latency_us": {"p99": 45_000.0}}, Health.STRAINED),
+        ({"psi": None, "runqueue_latency_us": {"p99": 45_000.0}}, Health.STRAINED),
+        ({"psi": None, "runqueue_latency_us": {"p99": None}}, Health.OK),
     ],
 )
 def test_health(sample: dict[str, object] | None, health: Health) -> None:

@@ -16,7 +16,7 @@ from smoothtask_gui.connection import HelperConnection
 from smoothtask_gui.dashboard import Dashboard
 from smoothtask_gui.health import COLOURS, Health, assess
 from smoothtask_gui.tray import Tray
-from tests.support.bus import HelperProcess
+from tests.support.bus import HelperProcess, PrivateBus
 from tests.support.desktop import Desktop
 from tests.support.waiting import wait_for
 
@@ -144,3 +144,25 @@ def test_the_app_embeds_its_icon_and_stops_on_ctrl_c(
         if app.poll() is None:
             app.kill()
             app.wait()
+
+
+def test_degraded_without_ebpf_says_why(
+    qtbot: QtBot, on_desktop: Desktop, own_bus: PrivateBus, tmp_path: Path
+) -> None:
+    helper = HelperProcess(own_bus.address, tmp_path / "helper.log", extra_args=("--no-ebpf",))
+    helper.start()
+    connection = HelperConnection(own_bus.address)
+    dashboard = Dashboard(connection)
+    qtbot.addWidget(dashboard)
+    tray = Tray(connection, dashboard)
+    tray.show()
+    connection.start()
+    try:
+        qtbot.waitUntil(lambda: "switched off" in tray.degraded, timeout=10_000)
+        qtbot.waitUntil(lambda: tray.health is not Health.DISCONNECTED, timeout=10_000)
+        assert tray._shown == (tray.health, True)  # the degraded icon
+        assert "switched off" in tray.icon.toolTip()
+    finally:
+        connection.stop()
+        tray.icon.hide()
+        helper.stop()

@@ -1,6 +1,7 @@
 """The alert engine on synthetic samples: durations, updates in place, cooldowns, culprits."""
 
 import dataclasses
+from typing import Any
 
 import pytest
 
@@ -102,7 +103,7 @@ def test_rules_from_settings_are_validated() -> None:
     rules = rules_from({"cpu-hog": {"threshold": 80, "duration_s": 10, "enabled": False}})
     assert rules["cpu-hog"] == AlertRule(80.0, 10.0, 600.0, severity="info", enabled=False)
     assert rules["oom-kill"] == DEFAULT_RULES["oom-kill"]
-    for bad, message in [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"cpu-hogs": {}}, "unknown kind"),
         ({"cpu-hog": {"threshold": "high"}}, "expected a number"),
         ({"cpu-hog": {"threshold": True}}, "expected a number"),
@@ -110,7 +111,8 @@ def test_rules_from_settings_are_validated() -> None:
         ({"cpu-hog": {"severity": "loud"}}, "one of"),
         ({"cpu-hog": {"colour": "red"}}, "unknown setting"),
         ({"cpu-hog": 5}, "table"),
-    ]:
+    ]
+    for bad, message in cases:
         with pytest.raises(InvalidArgument, match=message):
             rules_from(bad)
 

@@ -15,10 +15,11 @@ stop() {
     rm -f "$dir/pids"
 }
 
-wait_for() {  # wait_for WHAT COMMAND...: up to 10 s
+wait_for() {  # wait_for WHAT COMMAND...: up to 30 s (a loaded machine starts slowly)
     local what=$1; shift
-    for _ in $(seq 100); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-    echo "desktop.sh: $what did not come up (logs in $dir)" >&2
+    for _ in $(seq 300); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+    echo "desktop.sh: $what did not come up; logs in $dir:" >&2
+    tail -n 5 "$dir"/*.log >&2 2>/dev/null || true
     return 1
 }
 

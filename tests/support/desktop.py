@@ -26,9 +26,11 @@ class Desktop:
             [str(SCRIPTS / "desktop.sh"), "start", str(self.folder)],
             capture_output=True,
             text=True,
-            timeout=60,
-            check=True,
+            timeout=120,
+            check=False,
         )
+        if out.returncode != 0:
+            raise RuntimeError(f"the virtual desktop did not start:\n{out.stderr}")
         for line in out.stdout.splitlines():
             key, _, value = line.removeprefix("export ").partition("=")
             self.env[key] = value

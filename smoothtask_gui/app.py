@@ -7,9 +7,14 @@ import sys
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
+from smoothtask_gui import preferences
 from smoothtask_gui.connection import HelperConnection
-from smoothtask_gui.dashboard import Dashboard
+from smoothtask_gui.controller import Controller
+from smoothtask_gui.focus import FocusTracker
+from smoothtask_gui.main_window import MainWindow
+from smoothtask_gui.notifier import Notifier
 from smoothtask_gui.tray import Tray
+from smoothtask_gui.worker import AsyncWorker
 from smoothtask_helper import bus
 from smoothtask_helper.errors import SmoothTaskError
 
@@ -35,17 +40,24 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication(sys.argv[:1])
     app.setApplicationName("SmoothTask")
     app.setDesktopFileName("smoothtask")
-    connection = HelperConnection(args.bus)
-    dashboard = Dashboard(connection)
+    worker = AsyncWorker()
+    connection = HelperConnection(args.bus, worker)
+    window = MainWindow(connection)
     tray: Tray | None = None
     if QSystemTrayIcon.isSystemTrayAvailable():
         app.setQuitOnLastWindowClosed(False)  # closing the dashboard leaves the tray icon
-        tray = Tray(connection, dashboard)
+        tray = Tray(connection, window)
         tray.show()
     else:
         print("smoothtask: no system tray on this desktop; showing the dashboard", file=sys.stderr)
     if tray is None or args.dashboard:
-        dashboard.show()
+        window.show()
+    focus = FocusTracker()
+    if not focus.start():
+        print(f"smoothtask: focus tracking unavailable: {focus.reason}", file=sys.stderr)
+    notifier = Notifier(worker)
+    notifier.start()
+    controller = Controller(connection, window, notifier, tray, focus, preferences.load())
 
     # Ctrl-C: Qt's loop does not let Python see signals unless Python runs now and then.
     signal.signal(signal.SIGINT, lambda *_: app.quit())
@@ -58,4 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return app.exec()
     finally:
+        del controller
+        focus.stop()
+        notifier.stop()
         connection.stop()
+        worker.stop()

@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, QSocketNotifier, Signal, Slot
 from Xlib import X
 from Xlib import display as xdisplay
 from Xlib import error as xerror
+from Xlib.ext import screensaver
 from Xlib.xobject.drawable import Window
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,16 @@ class FocusTracker(QObject):
         if pid is not None and pid != self.pid:
             self.pid = pid
             self.focus_changed.emit(pid)
+
+    def idle_seconds(self) -> float:
+        """Seconds since the last keyboard or mouse input (MIT-SCREEN-SAVER); 0 unknown."""
+        if self._display is None or not self._display.has_extension("MIT-SCREEN-SAVER"):
+            return 0.0
+        try:
+            info = screensaver.query_info(self._root)
+        except xerror.XError:
+            return 0.0
+        return float(info.idle) / 1000.0
 
     def focused_pid(self) -> int | None:
         """The pid owning the active window now, if the window says (_NET_WM_PID)."""

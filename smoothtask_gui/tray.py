@@ -60,14 +60,23 @@ class Tray(QObject):
         self._sample: JsonDict | None = None
         self._reason = "connecting to the helper…"
         self.degraded = ""  # why the helper runs without (some) eBPF, or ""
+        self._last_status: JsonDict = {}
         self._icons = {(h, d): status_icon(h, d) for h in Health for d in (False, True)}
 
+        self.connection = connection
+        self.mode = "unknown"
         self.menu = QMenu()
         self.dashboard_action = QAction("Dashboard", self.menu)
         self.dashboard_action.triggered.connect(self.show_dashboard)
+        self.pause_action = QAction("Pause management", self.menu)
+        self.pause_action.setEnabled(False)  # until the helper says which mode it is in
+        self.pause_action.triggered.connect(self.toggle_pause)
+        self.settings_action = QAction("Settings…", self.menu)
         self.quit_action = QAction("Quit", self.menu)
         self.quit_action.triggered.connect(QApplication.quit)
         self.menu.addAction(self.dashboard_action)
+        self.menu.addAction(self.pause_action)
+        self.menu.addAction(self.settings_action)
         self.menu.addSeparator()
         self.menu.addAction(self.quit_action)
 
@@ -106,9 +115,34 @@ class Tray(QObject):
 
     @Slot(dict)
     def _on_status(self, status: JsonDict) -> None:
+        self._last_status = status
         state = (status.get("ebpf") or {}).get("state")
         self.degraded = ebpf_note(status) if state not in ("ready", "loading") else ""
+        self.mode = str(status.get("mode", "unknown"))
+        self.pause_action.setEnabled(self.mode in ("active", "paused", "dry-run"))
+        self.pause_action.setText(
+            "Resume management" if self.mode == "paused" else "Pause management"
+        )
         self._refresh()
+
+    @Slot()
+    def toggle_pause(self) -> None:
+        """Paused: the helper restores every priority it changed and changes none."""
+        wanted = "active" if self.mode == "paused" else "paused"
+        self.connection.call("SetMode", "s", [wanted], self._mode_set, self._mode_refused)
+
+    def _mode_set(self, result: object) -> None:
+        mode = result.get("mode") if isinstance(result, dict) else None
+        if isinstance(mode, str):
+            self._on_status({**self._last_status, "mode": mode})
+
+    def _mode_refused(self, error: BaseException) -> None:
+        self.icon.showMessage(
+            "SmoothTask",
+            f"Could not change the mode: {error}",
+            QSystemTrayIcon.MessageIcon.Warning,
+            10_000,
+        )
 
     @Slot(str)
     def _on_disconnected(self, reason: str) -> None:

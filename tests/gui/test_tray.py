@@ -73,7 +73,8 @@ def test_icon_is_embedded_and_coloured_by_health(
 
 
 def test_menu_and_click_open_the_dashboard(qtbot: QtBot, tray: Tray, on_desktop: Desktop) -> None:
-    assert [a.text() for a in tray.menu.actions() if a.text()] == ["Dashboard", "Quit"]
+    texts = [a.text() for a in tray.menu.actions() if a.text()]
+    assert texts == ["Dashboard", "Pause management", "Settings…", "Quit"]
     tray.dashboard_action.trigger()
     qtbot.waitUntil(tray.dashboard.isVisible, timeout=5_000)
     tray.dashboard.hide()

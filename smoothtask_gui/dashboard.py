@@ -17,6 +17,7 @@ from smoothtask_gui.ringbuffer import TimeSeries
 from smoothtask_helper.model import JsonDict
 
 HISTORY_S = 15 * 60
+GPU_PLOT = "GPU"
 WINDOWS_S = {"1 minute": 60, "5 minutes": 300, "15 minutes": 900}
 
 
@@ -52,6 +53,14 @@ PLOTS = (
         ),
         y_max=None,
     ),
+    PlotSpec(
+        GPU_PLOT,
+        "% busy / % of GPU memory",
+        (
+            Curve("gpu_busy", "busiest GPU", "#a371f7"),
+            Curve("gpu_memory", "memory used", "#3fb950"),
+        ),
+    ),
 )
 
 
@@ -69,14 +78,43 @@ def sample_values(sample: JsonDict) -> dict[str, float]:
     if psi:
         for resource in ("cpu", "io", "memory"):
             values[f"psi_{resource}"] = float(psi[resource]["some_avg10"])
+    values.update(gpu_values(sample.get("gpu")))
     return values
+
+
+def gpu_values(gpus: list[JsonDict] | None) -> dict[str, float]:
+    """The busiest GPU's utilisation and the memory used on all GPUs that tell both
+    figures; absent where no GPU gives them (a gap in the plot, not a zero)."""
+    values = {}
+    busy = [
+        float(d["utilisation_percent"]) for d in gpus or () if d["utilisation_percent"] is not None
+    ]
+    if busy:
+        values["gpu_busy"] = max(busy)
+    sized = [
+        (d["memory_used_bytes"], d["memory_total_bytes"])
+        for d in gpus or ()
+        if d["memory_used_bytes"] is not None and d["memory_total_bytes"]
+    ]
+    if sized:
+        values["gpu_memory"] = 100.0 * sum(u for u, _ in sized) / sum(t for _, t in sized)
+    return values
+
+
+def gpu_title(gpus: list[JsonDict] | None) -> str:
+    """The GPU plot's title: which GPUs it shows, or why none."""
+    if gpus is None:
+        return f"{GPU_PLOT} (monitoring off)"
+    if not gpus:
+        return f"{GPU_PLOT} (no GPU found)"
+    return f"{GPU_PLOT}: " + ", ".join(f"{d['name']} ({d['driver']})" for d in gpus)
 
 
 class Dashboard(QWidget):
     def __init__(self, connection: HelperConnection, capacity: int = HISTORY_S) -> None:
         super().__init__()
         self.setWindowTitle("SmoothTask — dashboard")
-        self.resize(900, 720)
+        self.resize(900, 880)
         keys = tuple(c.key for spec in PLOTS for c in spec.curves)
         self.history = TimeSeries(keys, capacity)
         self.connected = False
@@ -151,6 +189,9 @@ class Dashboard(QWidget):
             return  # a sample from an incompatible helper: skip it rather than crash
         self.last_sample = sample
         self.history.append(when, values)
+        title = gpu_title(sample.get("gpu"))
+        if title != self.plots[GPU_PLOT].plotItem.titleLabel.text:
+            self.plots[GPU_PLOT].setTitle(title)
         if self.isVisible():
             self._redraw()
 

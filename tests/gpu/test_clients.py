@@ -17,12 +17,13 @@ from tests.support.waiting import wait_for
 SECOND = 1_000_000_000
 # opens one more file (and keeps it) for each line it reads
 KEEPS_OPENING = (
+    "print('ready', flush=True)\n"
     "import sys\nkept = []\nwhile sys.stdin.readline():\n    kept.append(open('/dev/null'))"
 )
 RENDER = "/dev/dri/renderD128"
 
 
-def clients_of(tree: Tree, revisit_every: int = 10) -> DrmClients:
+def clients_of(tree: Tree, revisit_every: int = 1) -> DrmClients:
     return DrmClients(tree.root / "proc", LogOnce(logging.getLogger("test")), revisit_every)
 
 
@@ -116,10 +117,12 @@ def test_visits_read_fd_links_only_when_the_open_files_change() -> None:
     with subprocess.Popen(
         [sys.executable, "-c", KEEPS_OPENING],
         stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
         text=True,
     ) as child:
-        assert child.stdin is not None
+        assert child.stdin is not None and child.stdout is not None
         try:
+            assert child.stdout.readline() == "ready\n"  # started: its files stay put
             clients = DrmClients(Path("/proc"), LogOnce(logging.getLogger("test")), 1)
             clients.update({child.pid}, 0)
             first_look = clients.links_read
@@ -137,3 +140,18 @@ def test_visits_read_fd_links_only_when_the_open_files_change() -> None:
             assert clients.links_read == first_look + before + 1
         finally:
             child.kill()
+
+
+def test_a_cycle_for_those_running_at_start_at_once_for_newcomers(tmp_path: Path) -> None:
+    tree = Tree(tmp_path)
+    for pid in range(100, 110):
+        tree.fd(pid, 3, RENDER, i915_fdinfo(pid, render_ns=0))
+    clients = clients_of(tree, revisit_every=10)
+    clients.update(set(range(100, 110)), 0)  # the first sample looks at one in ten
+    assert [key[1] for key in clients.clients] == ["101"]
+    tree.fd(200, 3, RENDER, i915_fdinfo(200, render_ns=0))
+    clients.update({*range(100, 110), 200}, SECOND)  # a newcomer: looked at at once
+    assert {"102", "200"} <= {key[1] for key in clients.clients}
+    for sample in range(2, 10):
+        clients.update({*range(100, 110), 200}, sample * SECOND)
+    assert len(clients.clients) == 11  # one cycle: everyone running at start was seen

@@ -31,6 +31,7 @@ def ticking(step_ns: int = SECOND) -> Callable[[], int]:
 
 
 def collector_on(tree: Tree, **config: object) -> GpuCollector:
+    config.setdefault("revisit_every", 1)  # every process looked at from the first sample
     collector = GpuCollector(GpuConfig(root=tree.root, **config), clock=ticking())  # type: ignore[arg-type]
     collector.start()
     collector.start_nvml()

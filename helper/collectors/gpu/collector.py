@@ -90,7 +90,7 @@ class GpuCollector:
         else:
             self._nvml.start()
         if self._nvml.available:
-            log.info("NVML: %d NVIDIA GPU(s)", len(self._nvml.read().devices))
+            log.info("NVML: %d NVIDIA GPU(s)", self._nvml.gpu_count)
         else:
             log.info("%s", self._nvml.reason)
 

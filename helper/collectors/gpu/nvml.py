@@ -99,6 +99,10 @@ class NvmlSource:
         self.available = True
         self.reason = ""
 
+    @property
+    def gpu_count(self) -> int:
+        return len(self._gpus) if self.available else 0
+
     def close(self) -> None:
         if self.available:
             self._shutdown()

@@ -56,11 +56,12 @@ def test_icon_is_embedded_and_coloured_by_health(
     geometry = tray.icon.geometry()
     assert geometry.top() < 40  # trayer sits at the top edge
     qtbot.waitUntil(lambda: tray.health is not Health.DISCONNECTED, timeout=15_000)
-    centre = geometry.center()
 
     def shows_its_health() -> bool:
         QApplication.processEvents()
         expected = QColor(COLOURS[tray.health])
+        # where the icon is now: its first geometry may be (0, 0) until trayer places it
+        centre = tray.icon.geometry().center()
         return (
             colour_distance(screen_pixel(on_desktop, centre.x(), centre.y(), tmp_path), expected)
             < 40

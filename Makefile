@@ -52,6 +52,7 @@ bench: $(STAMP_TEST)
 	$(BIN)/python bench/overhead.py
 	$(BIN)/python bench/ebpf_startup.py
 	$(BIN)/python bench/ebpf_overhead.py
+	$(BIN)/python bench/gpu_fdinfo.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache

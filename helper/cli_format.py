@@ -48,7 +48,45 @@ def status(doc: JsonDict) -> str:
     for name, probe in sorted(probes.items()):
         state = "available" if probe["available"] else f"unavailable: {probe['reason']}"
         lines.append(f"probe {name}: {state}")
+    lines += gpu_status(doc.get("gpu"))
     return "\n".join(lines)
+
+
+def gpu_status(gpu: JsonDict | None) -> list[str]:
+    """One line per GPU source: available, or why not."""
+    if not gpu or not gpu.get("enabled"):
+        return ["gpu: monitoring is switched off"]
+    lines = [f"gpu: {gpu['devices']} GPU(s) found"]
+    for source in ("sysfs", "fdinfo", "nvml"):
+        state = gpu[source]
+        text = "available" if state["available"] else "unavailable"
+        if source == "fdinfo" and state["available"]:
+            text += f", {state['clients']} DRM client(s)"
+        if state["reason"] and not state["reason"].startswith("NVML: "):
+            text += f": {state['reason']}"
+        elif state["reason"]:
+            text = state["reason"]
+        lines.append(f"gpu {source}: {text}")
+    return lines
+
+
+def gpus(devices: list[JsonDict] | None) -> list[str]:
+    """One line per GPU of a snapshot."""
+    if devices is None:
+        return ["GPU: monitoring is switched off"]
+    if not devices:
+        return ["GPU: none found"]
+    lines = []
+    for d in devices:
+        busy = d["utilisation_percent"]
+        text = f"GPU {d['card'] or d['id']} {d['name']} ({d['driver']}): "
+        text += "busy unknown" if busy is None else f"{busy:.1f}% busy"
+        used, total = d["memory_used_bytes"], d["memory_total_bytes"]
+        if used is not None:
+            text += f", memory {human_bytes(used)} used"
+            text += f" of {human_bytes(total)}" if total else ""
+        lines.append(f"{text} [{d['source']}]")
+    return lines
 
 
 def processes(procs: list[JsonDict], limit: int | None) -> str:
@@ -87,6 +125,7 @@ def snapshot(doc: JsonDict, limit: int | None) -> str:
             "pressure (some, avg10): "
             + ", ".join(f"{res} {psi[res]['some_avg10']:.1f}%" for res in ("cpu", "io", "memory"))
         )
+    lines += gpus(doc.get("gpu"))
     lines.append("")
     lines.append(processes(doc["processes"], limit))
     return "\n".join(lines)

@@ -13,6 +13,7 @@ from dbus_fast.aio import MessageBus
 
 from smoothtask_helper import api
 from smoothtask_helper.collectors.ebpf import EbpfCollector, EventBatch
+from smoothtask_helper.collectors.gpu import off_status
 from smoothtask_helper.model import JsonDict, Snapshot
 from smoothtask_helper.sampler import Sampler
 from smoothtask_helper.service import HelperInterface, to_json
@@ -46,6 +47,7 @@ class Helper:
         limitations = [] if privileged else ["not running as root: priorities cannot be changed"]
         if self._ebpf.state == "unavailable":
             limitations.append("eBPF unavailable: see probes for the reasons")
+        gpu = self._sampler.gpu.status() if self._sampler.gpu is not None else off_status()
         return {
             "version": api.VERSION,
             "mode": "active",
@@ -59,12 +61,14 @@ class Helper:
             "interval_s": self._sampler.interval_s,
             "started_at": self._started_at,
             "samples_taken": self._samples_taken,
+            "gpu": gpu,
             "collectors": {
                 "procfs": {"available": True, "reason": ""},
                 "ebpf": {
                     "available": self._ebpf.state == "ready",
                     "reason": "" if self._ebpf.state == "ready" else self._ebpf.state,
                 },
+                "gpu": _gpu_collector(gpu),
             },
         }
 
@@ -89,6 +93,15 @@ class Helper:
             self._latest = self._sampler.sample()  # eBPF figures at once, not at the tick
             self._follow_events(loop)
         self.interface.StatusChanged(to_json(self.status()))
+
+    async def load_nvml(self) -> None:
+        """NVML's start can take a while on NVIDIA machines: in a worker thread."""
+        gpu = self._sampler.gpu
+        if gpu is None:
+            return
+        await asyncio.get_running_loop().run_in_executor(None, gpu.start_nvml)
+        if gpu.status()["nvml"]["available"]:
+            self.interface.StatusChanged(to_json(self.status()))
 
     def _follow_events(self, loop: asyncio.AbstractEventLoop) -> None:
         if not self._ebpf.attached & {"lifecycle", "oom"}:
@@ -143,6 +156,7 @@ class Helper:
         disconnected = asyncio.ensure_future(bus.wait_for_disconnect())  # type: ignore[no-untyped-call]
         stopping = asyncio.ensure_future(stop.wait())
         loading = asyncio.ensure_future(self.load_ebpf())
+        loading_nvml = asyncio.ensure_future(self.load_nvml())
         try:
             while True:
                 now = loop.time()
@@ -164,7 +178,18 @@ class Helper:
             for fut in (disconnected, stopping):
                 fut.cancel()
             await loading  # a compile in progress finishes before the probes are closed
+            await loading_nvml  # likewise NVML's start before the sampler closes it
             self.stop_ebpf()
+
+
+def _gpu_collector(gpu: JsonDict) -> JsonDict:
+    """The GPU collector in one line: running (a source works), or why not."""
+    if not gpu.get("enabled"):
+        return {"available": False, "reason": "switched off"}
+    sources = ("sysfs", "fdinfo", "nvml")
+    if any(gpu[s]["available"] for s in sources):
+        return {"available": True, "reason": ""}
+    return {"available": False, "reason": "; ".join(gpu[s]["reason"] for s in sources)}
 
 
 def _seconds_since_process_start() -> float:

@@ -10,6 +10,7 @@ from dbus_fast import DBusError, NameFlag, RequestNameReply
 
 from smoothtask_helper import api, bus
 from smoothtask_helper.collectors.ebpf import EbpfCollector, EbpfConfig
+from smoothtask_helper.collectors.gpu import GpuCollector, GpuConfig
 from smoothtask_helper.daemon import Helper
 from smoothtask_helper.ebpf_options import add_ebpf_options, ebpf_config
 from smoothtask_helper.errors import SmoothTaskError
@@ -41,15 +42,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
     )
     add_ebpf_options(parser)
+    parser.add_argument(
+        "--no-gpu",
+        action="store_true",
+        help="no GPU monitoring (sysfs, DRM fdinfo, NVML); the snapshot's gpu is then null",
+    )
     args = parser.parse_args(argv)
     if not MIN_INTERVAL_S <= args.interval <= MAX_INTERVAL_S:
         parser.error(f"--interval must be between {MIN_INTERVAL_S} and {MAX_INTERVAL_S} seconds")
     return args
 
 
-async def serve(choice: str, interval_s: float, ebpf_config: EbpfConfig) -> None:
+async def serve(
+    choice: str, interval_s: float, ebpf_config: EbpfConfig, gpu_config: GpuConfig
+) -> None:
     ebpf = EbpfCollector(ebpf_config)
-    sampler = Sampler(interval_s, ebpf)
+    sampler = Sampler(interval_s, ebpf, GpuCollector(gpu_config))
     try:
         helper = Helper(sampler, ebpf)
         connection = await bus.connect(choice)
@@ -83,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         level=args.log_level, format="smoothtask-helper: %(levelname)s: %(message)s"
     )
     try:
-        asyncio.run(serve(args.bus, args.interval, ebpf_config(args)))
+        gpu = GpuConfig(enabled=not args.no_gpu)
+        asyncio.run(serve(args.bus, args.interval, ebpf_config(args), gpu))
     except SmoothTaskError as exc:
         print(f"smoothtask-helper: {exc}", file=sys.stderr)
         return 1

@@ -7,6 +7,8 @@
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from smoothtask_helper.gpu_model import NO_GPU_STATS, GpuSample
+
 JsonDict = dict[str, Any]
 
 
@@ -150,6 +152,8 @@ class Snapshot:
     processes: tuple[ProcessSample, ...] = field(default=())
     # From the eBPF collector; None while (or where) it is unavailable.
     kernel: "KernelSample | None" = None
+    # From the GPU collector; None when GPU monitoring is switched off.
+    gpu: GpuSample | None = None
 
     def summary_json(self) -> JsonDict:
         """Everything but the process list: what the ``Sample`` signal carries each tick."""
@@ -161,7 +165,7 @@ class Snapshot:
             "psi": None if self.psi is None else {k: v.to_json() for k, v in self.psi.items()},
             "process_count": len(self.processes),
             **(self.kernel.system_json() if self.kernel is not None else KernelSample.NULLS),
-            "gpu": None,
+            "gpu": None if self.gpu is None else self.gpu.devices_json(),
         }
 
     def to_json(self) -> JsonDict:
@@ -170,9 +174,10 @@ class Snapshot:
         return out
 
     def process_json(self, process: ProcessSample) -> JsonDict:
-        """A process with its eBPF figures (null where unavailable)."""
+        """A process with its eBPF and GPU figures (null where unavailable)."""
         stats = self.kernel.stats_for(process) if self.kernel is not None else NO_KERNEL_STATS
-        return process.to_json() | stats.to_json()
+        gpu = self.gpu.stats_for(process) if self.gpu is not None else NO_GPU_STATS
+        return process.to_json() | stats.to_json() | gpu.to_json()
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +192,7 @@ class KernelSample:
     tcp: JsonDict | None = None
     oom_kills: list[JsonDict] | None = None
     reclaim: JsonDict | None = None
+    gpu_jobs_us: JsonDict | None = None
     # keyed by (pid, start_time) as in ProcessSample: never by pid alone
     processes: dict[tuple[int, float], KernelProcessStats] = field(default_factory=dict)
     # the figures a process gets when no entry exists (0 where the probe runs, else None)
@@ -198,6 +204,7 @@ class KernelSample:
         "tcp": None,
         "oom_kills": None,
         "reclaim": None,
+        "gpu_jobs_us": None,
     }
 
     def system_json(self) -> JsonDict:
@@ -207,6 +214,7 @@ class KernelSample:
             "tcp": self.tcp,
             "oom_kills": self.oom_kills,
             "reclaim": self.reclaim,
+            "gpu_jobs_us": self.gpu_jobs_us,
         }
 
     def stats_for(self, process: ProcessSample) -> KernelProcessStats:

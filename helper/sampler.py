@@ -1,21 +1,34 @@
 """One sample of the whole system: combines the collectors into a ``Snapshot``."""
 
 import dataclasses
+import logging
 import time
 
 from smoothtask_helper.collectors.ebpf import EbpfCollector
+from smoothtask_helper.collectors.gpu import GpuCollector
 from smoothtask_helper.collectors.pressure import read_pressure
 from smoothtask_helper.collectors.procfs import ProcessScanner
 from smoothtask_helper.collectors.system import SystemReader
+from smoothtask_helper.gpu_model import GpuSample
 from smoothtask_helper.model import KernelSample, ProcessSample, Snapshot
+
+log = logging.getLogger(__name__)
 
 SWEEP_EVERY = 10  # samples between sweeps of exited processes out of the BPF maps
 
 
 class Sampler:
-    def __init__(self, interval_s: float, ebpf: EbpfCollector | None = None) -> None:
+    def __init__(
+        self,
+        interval_s: float,
+        ebpf: EbpfCollector | None = None,
+        gpu: GpuCollector | None = None,
+    ) -> None:
         self.interval_s = interval_s
         self.ebpf = ebpf
+        self.gpu = gpu
+        if gpu is not None:
+            gpu.start()
         self._system = SystemReader()
         self._processes = ProcessScanner()
         self._samples = 0
@@ -32,7 +45,17 @@ class Sampler:
             psi=read_pressure(),
             processes=processes,
             kernel=self._kernel(processes),
+            gpu=self._gpu(processes),
         )
+
+    def _gpu(self, processes: tuple[ProcessSample, ...]) -> GpuSample | None:
+        if self.gpu is None:
+            return None
+        try:
+            return self.gpu.read(processes)
+        except Exception:  # a bug there must cost the GPU figures, not the helper
+            log.exception("reading the GPU figures failed")
+            return None
 
     def _kernel(self, processes: tuple[ProcessSample, ...]) -> KernelSample | None:
         if self.ebpf is None or self.ebpf.state != "ready":
@@ -61,3 +84,5 @@ class Sampler:
 
     def close(self) -> None:
         self._processes.close()
+        if self.gpu is not None:
+            self.gpu.close()

@@ -23,7 +23,14 @@ from PySide6.QtWidgets import (
 )
 
 from smoothtask_gui.connection import HelperConnection
-from smoothtask_gui.figures import IO_PREFIX, ebpf_note, latency_row, sample_values
+from smoothtask_gui.figures import (
+    GPU_PLOT,
+    IO_PREFIX,
+    ebpf_note,
+    gpu_title,
+    latency_row,
+    sample_values,
+)
 from smoothtask_gui.heatmap import LatencyHeatMap
 from smoothtask_gui.ringbuffer import TimeSeries
 from smoothtask_helper.model import JsonDict
@@ -90,6 +97,14 @@ PLOTS = (
     ),
     PlotSpec(
         "Block I/O latency, p99", "µs (log)", (), y_max=None, log_y=True, dynamic_prefix=IO_PREFIX
+    ),
+    PlotSpec(
+        GPU_PLOT,
+        "% busy / % of GPU memory",
+        (
+            Curve("gpu_busy", "busiest GPU", "#a371f7"),
+            Curve("gpu_memory", "memory used", "#3fb950"),
+        ),
     ),
 )
 EBPF_PLOTS = frozenset({"TCP connections", "Run-queue latency", "Block I/O latency, p99"})
@@ -234,6 +249,9 @@ class Dashboard(QWidget):
         self.history.append(when, values)
         self.heatmap.append(when, row)
         self._add_dynamic_curves()
+        title = gpu_title(sample.get("gpu"))
+        if title != self.plots[GPU_PLOT].plotItem.titleLabel.text:
+            self.plots[GPU_PLOT].setTitle(title)
         if self.isVisible():
             self._redraw()
 

@@ -9,6 +9,7 @@ from smoothtask_helper.model import JsonDict
 
 LATENCY_SLOTS = 64  # the helper's histogram slots (docs/ebpf.md)
 IO_PREFIX = "io_p99:"  # one series per block device, named by the device
+GPU_PLOT = "GPU"
 
 
 def sample_values(sample: JsonDict) -> dict[str, float]:
@@ -40,7 +41,36 @@ def sample_values(sample: JsonDict) -> dict[str, float]:
         values["tcp_established"] = float(tcp["established"])
         values["tcp_opened"] = float(tcp["opened"]) / interval
         values["tcp_closed"] = float(tcp["closed"]) / interval
+    values.update(gpu_values(sample.get("gpu")))
     return {k: v for k, v in values.items() if math.isfinite(v)}
+
+
+def gpu_values(gpus: list[JsonDict] | None) -> dict[str, float]:
+    """The busiest GPU's utilisation and the memory used on all GPUs that tell both
+    figures; absent where no GPU gives them (a gap in the plot, not a zero)."""
+    values = {}
+    busy = [
+        float(d["utilisation_percent"]) for d in gpus or () if d["utilisation_percent"] is not None
+    ]
+    if busy:
+        values["gpu_busy"] = max(busy)
+    sized = [
+        (d["memory_used_bytes"], d["memory_total_bytes"])
+        for d in gpus or ()
+        if d["memory_used_bytes"] is not None and d["memory_total_bytes"]
+    ]
+    if sized:
+        values["gpu_memory"] = 100.0 * sum(u for u, _ in sized) / sum(t for _, t in sized)
+    return values
+
+
+def gpu_title(gpus: list[JsonDict] | None) -> str:
+    """The GPU plot's title: which GPUs it shows, or why none."""
+    if gpus is None:
+        return f"{GPU_PLOT} (monitoring off)"
+    if not gpus:
+        return f"{GPU_PLOT} (no GPU found)"
+    return f"{GPU_PLOT}: " + ", ".join(f"{d['name']} ({d['driver']})" for d in gpus)
 
 
 def latency_row(sample: JsonDict) -> npt.NDArray[np.float64] | None:

@@ -13,7 +13,14 @@ from tests.ebpf.conftest import start_helper
 from tests.support.bus import HelperProcess, PrivateBus, name_has_owner
 from tests.support.waiting import wait_for
 
-EBPF_SYSTEM_KEYS = ("runqueue_latency_us", "io_latency_us", "tcp", "oom_kills", "reclaim")
+EBPF_SYSTEM_KEYS = (
+    "runqueue_latency_us",
+    "io_latency_us",
+    "tcp",
+    "oom_kills",
+    "reclaim",
+    "gpu_jobs_us",
+)
 EBPF_PROCESS_KEYS = ("oncpu_ns", "runqueue_wait_ns", "runqueue_latency_p99_us", "tcp_established")
 
 

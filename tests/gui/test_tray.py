@@ -62,6 +62,8 @@ def test_icon_is_embedded_and_coloured_by_health(
         QApplication.processEvents()
         centre = tray.icon.geometry().center()
         expected = QColor(COLOURS[tray.health])
+        # where the icon is now: its first geometry may be (0, 0) until trayer places it
+        centre = tray.icon.geometry().center()
         return (
             colour_distance(screen_pixel(on_desktop, centre.x(), centre.y(), tmp_path), expected)
             < 40

@@ -29,3 +29,40 @@ def test_processes_sorted_by_cpu_and_limited() -> None:
     lines = cli_format.processes(procs, limit=2).splitlines()
     assert lines[0].split()[0] == "PID"
     assert [line.split()[0] for line in lines[1:]] == ["2", "3"]
+
+
+def test_gpu_lines_of_a_snapshot() -> None:
+    device = {
+        "id": "0000:03:00.0",
+        "card": "card0",
+        "name": "RX 6800",
+        "driver": "amdgpu",
+        "source": "sysfs",
+        "utilisation_percent": 37.0,
+        "memory_used_bytes": 1024**3,
+        "memory_total_bytes": 16 * 1024**3,
+    }
+    unknown = device | {"card": None, "utilisation_percent": None, "memory_used_bytes": None}
+    assert cli_format.gpus([device, unknown]) == [
+        "GPU card0 RX 6800 (amdgpu): 37.0% busy, memory 1.0 GiB used of 16.0 GiB [sysfs]",
+        "GPU 0000:03:00.0 RX 6800 (amdgpu): busy unknown [sysfs]",
+    ]
+    assert cli_format.gpus([]) == ["GPU: none found"]
+    assert cli_format.gpus(None) == ["GPU: monitoring is switched off"]
+
+
+def test_gpu_lines_of_the_status() -> None:
+    gpu = {
+        "enabled": True,
+        "devices": 0,
+        "sysfs": {"available": False, "reason": "no /sys/class/drm"},
+        "fdinfo": {"available": True, "reason": "", "clients": 2},
+        "nvml": {"available": False, "reason": "NVML: not available: no NVIDIA GPU"},
+    }
+    assert cli_format.gpu_status(gpu) == [
+        "gpu: 0 GPU(s) found",
+        "gpu sysfs: unavailable: no /sys/class/drm",
+        "gpu fdinfo: available, 2 DRM client(s)",
+        "gpu nvml: NVML: not available: no NVIDIA GPU",
+    ]
+    assert cli_format.gpu_status({"enabled": False}) == ["gpu: monitoring is switched off"]

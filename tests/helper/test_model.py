@@ -1,5 +1,8 @@
 """The JSON documents carry the keys of the public contract (shared/API.md)."""
 
+import dataclasses
+
+from smoothtask_helper.gpu_model import GpuDevice, GpuProcessStats, GpuSample
 from smoothtask_helper.model import (
     CpuStats,
     MemoryStats,
@@ -51,6 +54,7 @@ def test_snapshot_has_the_contract_keys() -> None:
         "oom_kills",
         "processes",
         "gpu",
+        "gpu_jobs_us",
     ):
         assert key in doc
     assert doc["cpu"]["percent"] == 50.0
@@ -85,6 +89,8 @@ def test_process_has_the_contract_keys() -> None:
         "tcp_established",
         "type",
         "rule",
+        "gpu_percent",
+        "gpu_memory_bytes",
     }
     assert expected <= set(proc)
     assert proc["class"] == "NORMAL"
@@ -95,3 +101,43 @@ def test_summary_leaves_out_the_process_list() -> None:
     summary = SNAPSHOT.summary_json()
     assert "processes" not in summary
     assert summary["process_count"] == 1
+
+
+def test_gpu_null_when_off_a_list_when_on() -> None:
+    off = SNAPSHOT.to_json()
+    assert off["gpu"] is None and off["gpu_jobs_us"] is None
+    assert off["processes"][0]["gpu_percent"] is None
+    assert off["processes"][0]["gpu_memory_bytes"] is None
+    no_gpu = dataclasses.replace(SNAPSHOT, gpu=GpuSample()).to_json()
+    assert no_gpu["gpu"] == []  # monitoring runs, no GPU found
+    device = GpuDevice(
+        id="0000:00:02.0",
+        name="Intel UHD Graphics 620",
+        driver="i915",
+        source="fdinfo",
+        card="card0",
+        pci_id="8086:5917",
+        utilisation_percent=12.5,
+        memory_used_bytes=1024,
+        engines=(("render", 12.5), ("video", 0.0)),
+        clients=3,
+    )
+    stats = {(PROCESS.pid, PROCESS.start_time): GpuProcessStats(12.5, 1024)}
+    doc = dataclasses.replace(SNAPSHOT, gpu=GpuSample((device,), stats)).to_json()
+    assert doc["gpu"] == [
+        {
+            "id": "0000:00:02.0",
+            "name": "Intel UHD Graphics 620",
+            "driver": "i915",
+            "source": "fdinfo",
+            "card": "card0",
+            "pci_id": "8086:5917",
+            "utilisation_percent": 12.5,
+            "memory_used_bytes": 1024,
+            "memory_total_bytes": None,
+            "engines": {"render": 12.5, "video": 0.0},
+            "clients": 3,
+        }
+    ]
+    assert doc["processes"][0]["gpu_percent"] == 12.5
+    assert doc["processes"][0]["gpu_memory_bytes"] == 1024

@@ -67,6 +67,7 @@ class KernelReading:
     tcp: JsonDict | None = None
     oom_kills: list[JsonDict] | None = None
     reclaim: JsonDict | None = None
+    gpu_jobs_us: JsonDict | None = None
 
     def for_processes(self, processes: tuple[ProcessSample, ...]) -> KernelSample:
         """Key the per-process stats by (pid, start time) of the processes now alive."""
@@ -81,6 +82,7 @@ class KernelReading:
             tcp=self.tcp,
             oom_kills=self.oom_kills,
             reclaim=self.reclaim,
+            gpu_jobs_us=self.gpu_jobs_us,
             processes=keyed,
             default_stats=self.default_stats,
         )
@@ -172,6 +174,12 @@ class EbpfCollector:
             reader("tcp_stats", U32, TCP_STATS)
             reader("tcp_totals", U32, U64, per_cpu=True)
             reader("sock_owner", U64, U32)
+        if "gpu" in names:
+            reader("gpu_hist", U32, U64, per_cpu=True)
+            reader("gpu_counts", U32, U64, per_cpu=True)
+            reader("gpu_fences", opaque(16), U64)
+            if "gpu" in result.optional:
+                reader("gpu_sched_jobs", opaque(16), opaque(16))
         if names & {"lifecycle", "oom"}:
             reader("lost_events", U32, U64, per_cpu=True)
             bpf[b"events"].open_ring_buffer(self._decoder.callback())
@@ -208,14 +216,29 @@ class EbpfCollector:
                 available, reason = True, ""
             else:
                 available, reason = False, self._reasons.get(probe.name, self.state)
+            extra = self._result.optional.get(probe.name) if self._result and available else None
+            programs = probe.programs + (extra.programs if extra else ())
             out[probe.name] = {
                 "available": available,
                 "reason": reason,
                 "description": probe.description,
-                "tracepoints": [tp for tp, _ in probe.programs],
-                "programs": self._program_stats(probe.programs) if available else [],
+                "tracepoints": [tp for tp, _ in programs],
+                "programs": self._program_stats(programs) if available else [],
             }
+            if probe.optional is not None:
+                out[probe.name]["optional"] = {
+                    probe.optional.name: self._optional_status(probe.name, available)
+                }
         return out
+
+    def _optional_status(self, probe: str, available: bool) -> JsonDict:
+        """A probe's optional programs (the GPU scheduler's): attached, or why not."""
+        result = self._result
+        if result is not None and available and probe in result.optional:
+            return {"available": True, "reason": ""}
+        if not available or result is None:
+            return {"available": False, "reason": "the probe is not attached"}
+        return {"available": False, "reason": result.optional_reasons.get(probe, "not attached")}
 
     def _program_stats(self, programs: tuple[tuple[str, str], ...]) -> list[JsonDict]:
         bpf = self._result.bpf if self._result else None
@@ -278,6 +301,8 @@ class EbpfCollector:
             reading.tcp = self._tcp(per_pid)
         if "oom" in attached:
             reading.oom_kills = [kill.to_json() for kill in self._oom_kills]
+        if "gpu" in attached:
+            reading.gpu_jobs_us = self._gpu()
         defaults = reading.default_stats
         reading.per_pid = {
             pid: KernelProcessStats(
@@ -417,6 +442,22 @@ class EbpfCollector:
                 pass
             self._device_names[dev] = name
         return name
+
+    def _gpu(self) -> JsonDict:
+        """GPU jobs finished since the last read: fence times, and the GPU scheduler's
+        queue and run times where its tracepoints are attached (else null)."""
+        _, per_cpu = self._readers["gpu_hist"].read()
+        counts = self._delta("gpu_hist", per_cpu.sum(axis=1)).reshape(3, histogram.SLOTS)
+        _, per_cpu = self._readers["gpu_counts"].read()
+        moved = self._delta("gpu_counts", per_cpu.sum(axis=1))
+        scheduler = None
+        if self._result is not None and "gpu" in self._result.optional:
+            scheduler = {
+                "queued": int(moved[1]),
+                "wait_us": histogram.summary(counts[1]),
+                "run_us": histogram.summary(counts[2]),
+            }
+        return {**histogram.summary(counts[0]), "emitted": int(moved[0]), "scheduler": scheduler}
 
     def _tcp(self, per_pid: dict[int, dict[str, Any]]) -> JsonDict:
         pids, stats = self._readers["tcp_stats"].read()

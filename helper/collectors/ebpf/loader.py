@@ -11,7 +11,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,10 +19,12 @@ from smoothtask_helper.collectors.ebpf.histogram import SLOTS
 from smoothtask_helper.collectors.ebpf.probes import (
     FREE_FUNCTION,
     FREE_TRACEPOINT,
+    OptionalPrograms,
     Probe,
     bpf_source,
     feature_macros,
     missing_tracepoints,
+    optional_choice,
     tracefs_problem,
     tracefs_root,
 )
@@ -36,6 +38,7 @@ class MapSizes:
     max_tasks: int = 32768
     max_sockets: int = 16384
     max_inflight_io: int = 8192
+    max_gpu_jobs: int = 4096  # GPU jobs in flight (fences emitted, not yet signaled)
     ringbuf_pages: int = 64  # a power of two
 
 
@@ -48,18 +51,27 @@ class LoadResult:
     attach_s: float = 0.0
     compiles: int = 0
     programs: dict[str, str] = field(default_factory=dict)  # function -> tracepoint
+    # a probe's optional programs: compiled in (then attached), or why not
+    optional: dict[str, OptionalPrograms] = field(default_factory=dict)
+    optional_reasons: dict[str, str] = field(default_factory=dict)
 
 
-def cflags(probes: list[Probe], sizes: MapSizes) -> list[str]:
+def cflags(
+    probes: list[Probe], sizes: MapSizes, optional: Mapping[str, OptionalPrograms] | None = None
+) -> list[str]:
     flags = [
         f"-DRQ_SLOTS={SLOTS}",
         f"-DMAX_TASKS={sizes.max_tasks}",
         f"-DMAX_PROCS={sizes.max_processes}",
         f"-DMAX_SOCKETS={sizes.max_sockets}",
         f"-DMAX_INFLIGHT_IO={sizes.max_inflight_io}",
+        f"-DMAX_GPU_JOBS={sizes.max_gpu_jobs}",
         f"-DRINGBUF_PAGES={sizes.ringbuf_pages}",
     ]
     flags += [f"-D{p.macro}" for p in probes]
+    for probe in probes:
+        extra = (optional or {}).get(probe.name)
+        flags += [f"-D{m}" for m in extra.macros] if extra else []
     if any(p.sends_events for p in probes):
         flags.append("-DWANT_EVENTS")
     flags += [f"-D{m}" for m in feature_macros()]
@@ -135,8 +147,13 @@ def _with_tracepoints(probes: list[Probe], result: LoadResult) -> list[Probe]:
         missing = missing_tracepoints(probe)
         if missing:
             result.reasons[probe.name] = f"tracepoint {', '.join(missing)} not found in this kernel"
-        else:
-            candidates.append(probe)
+            continue
+        candidates.append(probe)
+        choice = optional_choice(probe)
+        if choice is not None and choice.programs is not None:
+            result.optional[probe.name] = choice.programs
+        elif choice is not None:
+            result.optional_reasons[probe.name] = choice.reason
     return candidates
 
 
@@ -144,13 +161,12 @@ def _compile_isolating(
     bcc: Any, candidates: list[Probe], sizes: MapSizes, result: LoadResult
 ) -> tuple[Any | None, list[Probe]]:
     """One module of all candidates; if that fails, find the culprits one by one."""
-    bpf, error = _compile(bcc, candidates, sizes)
+    bpf, error = _compile(bcc, candidates, sizes, result.optional)
     result.compiles = 1
-    if bpf is None and len(candidates) > 1:
+    if bpf is None and (len(candidates) > 1 or result.optional):
         good = []
         for probe in candidates:
-            alone, alone_error = _compile(bcc, [probe], sizes)
-            result.compiles += 1
+            alone, alone_error = _compile_alone(bcc, probe, sizes, result)
             if alone is None:
                 result.reasons[probe.name] = alone_error
             else:
@@ -158,7 +174,7 @@ def _compile_isolating(
                 good.append(probe)
         candidates = good
         if candidates:
-            bpf, error = _compile(bcc, candidates, sizes)
+            bpf, error = _compile(bcc, candidates, sizes, result.optional)
             result.compiles += 1
     if bpf is None:
         for probe in candidates:
@@ -166,14 +182,43 @@ def _compile_isolating(
     return bpf, candidates
 
 
+def _compile_alone(
+    bcc: Any, probe: Probe, sizes: MapSizes, result: LoadResult
+) -> tuple[Any | None, str]:
+    """One probe on its own; if it fails with its optional programs, again without them
+    (the required part still measures something)."""
+    alone, error = _compile(bcc, [probe], sizes, result.optional)
+    result.compiles += 1
+    extra = result.optional.get(probe.name)
+    if alone is None and extra is not None:
+        del result.optional[probe.name]
+        alone, without_error = _compile(bcc, [probe], sizes, result.optional)
+        result.compiles += 1
+        if alone is not None:
+            result.optional_reasons[probe.name] = f"does not compile: {error}"
+        else:
+            error = without_error
+    return alone, error
+
+
 def _attach_each(bpf: Any, candidates: list[Probe], result: LoadResult) -> None:
     for probe in candidates:
         failure = _attach(bpf, probe.programs)
         if failure:
             result.reasons[probe.name] = failure
+            result.optional.pop(probe.name, None)
+            continue
+        result.attached.append(probe)
+        result.programs.update({fn: tp for tp, fn in probe.programs})
+        extra = result.optional.get(probe.name)
+        if extra is None:
+            continue
+        failure = _attach(bpf, extra.programs)
+        if failure:  # the probe keeps what it measures without them
+            del result.optional[probe.name]
+            result.optional_reasons[probe.name] = failure
         else:
-            result.attached.append(probe)
-            result.programs.update({fn: tp for tp, fn in probe.programs})
+            result.programs.update({fn: tp for tp, fn in extra.programs})
     if any(p.free_hook for p in result.attached):
         failure = _attach(bpf, ((FREE_TRACEPOINT, FREE_FUNCTION),))
         if failure:  # without it the entries of exited processes wait for the sweep
@@ -182,13 +227,15 @@ def _attach_each(bpf: Any, candidates: list[Probe], result: LoadResult) -> None:
             result.programs[FREE_FUNCTION] = FREE_TRACEPOINT
 
 
-def _compile(bcc: Any, probes: list[Probe], sizes: MapSizes) -> tuple[Any | None, str]:
+def _compile(
+    bcc: Any, probes: list[Probe], sizes: MapSizes, optional: Mapping[str, OptionalPrograms]
+) -> tuple[Any | None, str]:
     """bcc.BPF for the probes, or None and the reason (bcc prints its reasons on stderr)."""
     with _captured_output() as captured:
         try:
             # bytes: bcc warns (DeprecationWarning) about str arguments
             source = module_source(probes).encode()
-            return bcc.BPF(text=source, cflags=cflags(probes, sizes)), ""
+            return bcc.BPF(text=source, cflags=cflags(probes, sizes, optional)), ""
         except Exception as exc:  # noqa: BLE001  # bcc raises plain Exception
             failure = str(exc)
     return None, _explain(failure, captured())

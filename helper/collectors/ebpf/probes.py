@@ -5,6 +5,7 @@ are probed at run time from the live tracefs format files, never assumed.
 """
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -17,6 +18,29 @@ FREE_FUNCTION = "st_process_free"
 
 
 @dataclass(frozen=True)
+class OptionalPrograms:
+    """Programs a probe adds where this kernel has their tracepoints (a driver's module may
+    bring them), with the -D flags that switch them on in its .c file."""
+
+    macros: tuple[str, ...]
+    programs: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class OptionalChoice:
+    """What a probe's optional part is on this kernel: the programs to add, or why none."""
+
+    programs: OptionalPrograms | None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class OptionalPart:
+    name: str  # in the status, e.g. "gpu_scheduler"
+    choose: Callable[[Path | None], OptionalChoice]  # from the tracefs at this root
+
+
+@dataclass(frozen=True)
 class Probe:
     name: str
     source: str  # file in bpf/
@@ -24,10 +48,63 @@ class Probe:
     description: str
     free_hook: bool = False  # has a <name>_on_free hook: exit.c frees its entries
     sends_events: bool = False
+    optional: OptionalPart | None = None  # programs added where the kernel has them
 
     @property
     def macro(self) -> str:
         return f"PROBE_{self.name.upper()}"
+
+
+GPU_SCHED_FUNCTIONS = ("st_gpu_sched_queue", "st_gpu_sched_run", "st_gpu_sched_done")
+# The DRM GPU scheduler's job tracepoints (queued, given to the hardware, done), by the
+# names of Linux 6.17+ and of the kernels before; see bpf/gpu.c.
+GPU_SCHED_TRACEPOINTS = (
+    (
+        "NEW_NAMES",
+        (
+            "gpu_scheduler:drm_sched_job_queue",
+            "gpu_scheduler:drm_sched_job_run",
+            "gpu_scheduler:drm_sched_job_done",
+        ),
+    ),
+    (
+        "OLD_NAMES",
+        (
+            "gpu_scheduler:drm_sched_job",
+            "gpu_scheduler:drm_run_job",
+            "gpu_scheduler:drm_sched_process_job",
+        ),
+    ),
+)
+
+
+def gpu_scheduler_programs(root: Path | None = None) -> OptionalChoice:
+    """The gpu_scheduler tracepoints this kernel has, and how they name a job's fence."""
+    for naming, tracepoints in GPU_SCHED_TRACEPOINTS:
+        fields = [tracepoint_fields(tp, root) for tp in tracepoints]
+        if any(f is None for f in fields):
+            continue
+        if all({"fence_context", "fence_seqno"} <= f for f in fields if f is not None):
+            keying = "GPU_SCHED_KEYED"
+        elif all("fence" in f for f in fields if f is not None):
+            keying = "GPU_SCHED_POINTER"
+        else:
+            return OptionalChoice(
+                None,
+                f"{', '.join(tracepoints)} name no fence this probe knows "
+                "(neither fence_context/fence_seqno nor fence)",
+            )
+        return OptionalChoice(
+            OptionalPrograms(
+                ("GPU_SCHED", f"GPU_SCHED_{naming}", keying),
+                tuple(zip(tracepoints, GPU_SCHED_FUNCTIONS, strict=True)),
+            ),
+        )
+    return OptionalChoice(
+        None,
+        "no gpu_scheduler tracepoints in this kernel (they come with a driver that uses "
+        "the DRM GPU scheduler: amdgpu, xe, nouveau, panfrost, v3d, ...)",
+    )
 
 
 PROBES: tuple[Probe, ...] = (
@@ -82,6 +159,17 @@ PROBES: tuple[Probe, ...] = (
         (("sock:inet_sock_set_state", "st_tcp_state"),),
         "TCP connections per process: established now, opened, closed",
         free_hook=True,
+    ),
+    Probe(
+        "gpu",
+        "gpu.c",
+        (
+            ("dma_fence:dma_fence_emit", "st_gpu_fence_emit"),
+            ("dma_fence:dma_fence_signaled", "st_gpu_fence_signaled"),
+        ),
+        "GPU job durations (fence emitted -> signaled; GPU scheduler queue and run times "
+        "where a driver uses it)",
+        optional=OptionalPart("gpu_scheduler", gpu_scheduler_programs),
     ),
 )
 
@@ -154,3 +242,8 @@ def feature_macros(root: Path | None = None) -> list[str]:
 
 def missing_tracepoints(probe: Probe, root: Path | None = None) -> list[str]:
     return [tp for tp, _ in probe.programs if tracepoint_fields(tp, root) is None]
+
+
+def optional_choice(probe: Probe, root: Path | None = None) -> OptionalChoice | None:
+    """The probe's optional programs on this kernel, or None when it has none at all."""
+    return probe.optional.choose(root) if probe.optional is not None else None

@@ -21,27 +21,27 @@ class Saturation:
         if self.busy:
             parts.append(f"{self.device.utilisation_percent:.0f}% busy")
         if self.memory_full:
-            parts.append(f"{_memory_percent(self.device):.0f}% of its memory used")
+            parts.append(f"{memory_percent(self.device):.0f}% of its memory used")
         return f"{self.device.name}: {' and '.join(parts)}"
 
 
 def saturated(
     gpu: GpuSample | None,
     busy_percent: float = BUSY_PERCENT,
-    memory_percent: float = MEMORY_PERCENT,
+    memory_full_percent: float = MEMORY_PERCENT,
 ) -> list[Saturation]:
     """The GPUs of this sample that are saturated, and how; a figure that is unknown
     (None) never counts as saturated."""
     found = []
     for device in gpu.devices if gpu is not None else ():
         busy = device.utilisation_percent is not None and device.utilisation_percent >= busy_percent
-        memory_full = _memory_percent(device) >= memory_percent
+        memory_full = memory_percent(device) >= memory_full_percent
         if busy or memory_full:
             found.append(Saturation(device, busy, memory_full))
     return found
 
 
-def _memory_percent(device: GpuDevice) -> float:
+def memory_percent(device: GpuDevice) -> float:
     """Memory used in percent; 0 where either figure is unknown."""
     used, total = device.memory_used_bytes, device.memory_total_bytes
     if used is None or not total:

@@ -84,9 +84,15 @@ COLUMNS = (
         "run-queue wait p99 over the last 10 s (eBPF)",
     ),
     Column("TCP", lambda p: p.get("tcp_established"), tip="established connections (eBPF)"),
+    Column(
+        "GPU %",
+        lambda p: p.get("gpu_percent"),
+        lambda v: f"{v:.0f}",
+        "the process's busiest GPU engine (DRM fdinfo or NVML)",
+    ),
     Column("Why", lambda p: p.get("rule"), tip="the rule that decided the type and class"),
 )
-FILTERED_COLUMNS = (0, 1, 2, 3, 4, 10)
+FILTERED_COLUMNS = (0, 1, 2, 3, 4, 11)
 
 
 class ProcessModel(QAbstractTableModel):

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from smoothtask_helper.alerting.rules import AlertRule
+from smoothtask_helper.gpu_saturation import memory_percent, saturated
 from smoothtask_helper.model import JsonDict, ProcessSample, Snapshot
 
 TOP = 3  # culprits named in an alert
@@ -232,6 +233,40 @@ def connection_storms(s: Situation, rule: AlertRule) -> list[Finding]:
     return findings
 
 
+def gpu_saturation(s: Situation, rule: AlertRule) -> list[Finding]:
+    """A GPU busy (or its memory full) at the threshold; names who uses it most."""
+    gpu = s.snapshot.gpu
+    if gpu is None:
+        return []
+    findings = []
+    for verdict in saturated(gpu, rule.threshold * HOLD_FRACTION, rule.threshold * HOLD_FRACTION):
+        device = verdict.device
+        value = max(device.utilisation_percent or 0.0, memory_percent(device))
+        users = top(user_processes(s.snapshot), lambda p: gpu.stats_for(p).gpu_percent or 0.0)
+        body = f"{verdict.why}."
+        if users:
+            body += "\nUsing it most: " + ", ".join(
+                f"{name(p)} {gpu.stats_for(p).gpu_percent or 0:.0f}%" for p in users
+            )
+        first = users[0] if users else None
+        findings.append(
+            Finding(
+                "gpu-saturation",
+                f"gpu:{device.id}",
+                value,
+                f"The GPU {device.name} is saturated",
+                body,
+                pid=first.pid if first else None,
+                start_time=first.start_time if first else None,
+                culprits=tuple(
+                    culprit(p, "gpu_percent", gpu.stats_for(p).gpu_percent or 0.0) for p in users
+                ),
+                actions=("lower-priority", "show", "mute-kind") if first else ("show", "mute-kind"),
+            )
+        )
+    return findings
+
+
 def degraded(s: Situation, rule: AlertRule) -> list[Finding]:
     return [
         Finding(
@@ -260,4 +295,5 @@ DETECTORS: dict[str, Detector] = {
     "fork-storm": fork_storms,
     "connection-storm": connection_storms,
     "helper-degraded": degraded,
+    "gpu-saturation": gpu_saturation,
 }

@@ -33,6 +33,7 @@ UNITS = {
     "fork-storm": "new programs started per second by one parent",
     "connection-storm": "TCP connections opened per second by one process",
     "helper-degraded": "(any lost capability)",
+    "gpu-saturation": "% (a GPU's utilisation, or its memory used)",
 }
 
 DEFAULT_RULES: dict[str, AlertRule] = {
@@ -45,6 +46,7 @@ DEFAULT_RULES: dict[str, AlertRule] = {
     "fork-storm": AlertRule(20.0, 3.0, 300.0),
     "connection-storm": AlertRule(50.0, 5.0, 300.0),
     "helper-degraded": AlertRule(0.0, 0.0, 3600.0),
+    "gpu-saturation": AlertRule(95.0, 10.0, 300.0),
 }
 KINDS = tuple(DEFAULT_RULES)
 

@@ -8,6 +8,7 @@ import pytest
 from smoothtask_helper.alerting.engine import UPDATE_EVERY_S, AlertEngine, Change
 from smoothtask_helper.alerting.rules import DEFAULT_RULES, AlertRule, rules_from
 from smoothtask_helper.errors import InvalidArgument
+from smoothtask_helper.gpu_model import GpuDevice, GpuProcessStats, GpuSample
 from smoothtask_helper.model import (
     CpuStats,
     KernelProcessStats,
@@ -234,3 +235,29 @@ def test_helper_degraded_once_per_reason_until_resolved() -> None:
 def test_disabled_kind_is_silent() -> None:
     engine = AlertEngine(rules=rules_from({"memory-pressure": {"enabled": False}}))
     assert run(engine, snapshot(0, psi_memory=90.0)) == []
+
+
+def test_gpu_saturation_names_the_gpu_and_its_users() -> None:
+    engine = AlertEngine(rules={"gpu-saturation": AlertRule(95.0, 0.0, 300.0)})
+    game = process(70, "game")
+    busy = GpuDevice(
+        id="0000:03:00.0",
+        name="RX 6800",
+        driver="amdgpu",
+        source="sysfs",
+        utilisation_percent=99.0,
+        memory_used_bytes=1,
+        memory_total_bytes=16,
+    )
+    gpu = GpuSample(
+        devices=(busy,), processes={(game.pid, game.start_time): GpuProcessStats(gpu_percent=97.0)}
+    )
+    snap = dataclasses.replace(snapshot(0, (game,)), gpu=gpu)
+    changes = run(engine, snap)
+    assert actions(changes) == [("raise", "gpu-saturation")]
+    assert "RX 6800: 99% busy" in changes[0].finding.body
+    assert "game (pid 70) 97%" in changes[0].finding.body
+    idle = dataclasses.replace(
+        snap, gpu=GpuSample(devices=(dataclasses.replace(busy, utilisation_percent=10.0),))
+    )
+    assert actions(run(engine, idle)) == [("end", "gpu-saturation")]

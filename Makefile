@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 # Reinstall when the set of modules changes (the strict editable install links files).
-SOURCES := $(shell find helper smoothtask_gui -name '*.py' -o -name '*.xml' 2>/dev/null | sort)
+SOURCES := $(shell find helper smoothtask_gui -name '*.py' -o -name '*.xml' -o -name '*.toml' 2>/dev/null | sort)
 STAMP_RUN := $(VENV)/.setup-run
 STAMP_TEST := $(VENV)/.setup-test
 PY_PATHS := $(wildcard helper smoothtask_gui tests bench examples)

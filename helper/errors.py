@@ -33,6 +33,12 @@ class Unavailable(SmoothTaskError):
     dbus_name = ERROR_PREFIX + "Unavailable"
 
 
+class RateLimited(SmoothTaskError):
+    """The caller made too many state-changing calls; try again shortly."""
+
+    dbus_name = ERROR_PREFIX + "RateLimited"
+
+
 class Internal(SmoothTaskError):
     """Something failed inside the helper; details stay in the helper's log."""
 
@@ -41,7 +47,7 @@ class Internal(SmoothTaskError):
 
 _BY_NAME: dict[str, type[SmoothTaskError]] = {
     cls.dbus_name: cls
-    for cls in (NotAuthorized, InvalidArgument, NoSuchProcess, Unavailable, Internal)
+    for cls in (NotAuthorized, InvalidArgument, NoSuchProcess, Unavailable, RateLimited, Internal)
 }
 
 

@@ -5,14 +5,15 @@ import asyncio
 import logging
 import signal
 import sys
+from pathlib import Path
 
 from dbus_fast import DBusError, NameFlag, RequestNameReply
 
 from smoothtask_helper import api, bus
+from smoothtask_helper.control import DEFAULT_CONFIG_DIR, DEFAULT_STATE_DIR, Control, Folders
 from smoothtask_helper.daemon import Helper
 from smoothtask_helper.errors import SmoothTaskError
 from smoothtask_helper.sampler import Sampler
-from smoothtask_helper.service import signature_guard
 
 log = logging.getLogger("smoothtask_helper")
 
@@ -33,24 +34,40 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="'system' (default), 'session' or a D-Bus address (e.g. unix:path=/tmp/x/bus)",
     )
     parser.add_argument(
-        "--interval", type=float, default=1.0, help="seconds between samples (default 1)"
+        "--interval",
+        type=float,
+        default=None,
+        help="seconds between samples (default: the settings' general.interval_s, 1)",
+    )
+    parser.add_argument(
+        "--config-dir",
+        type=Path,
+        default=DEFAULT_CONFIG_DIR,
+        help=f"settings.toml and rules.toml (default {DEFAULT_CONFIG_DIR})",
+    )
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=DEFAULT_STATE_DIR,
+        help=f"the journal of changed priorities (default {DEFAULT_STATE_DIR})",
     )
     parser.add_argument(
         "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
     )
     args = parser.parse_args(argv)
-    if not MIN_INTERVAL_S <= args.interval <= MAX_INTERVAL_S:
+    if args.interval is not None and not MIN_INTERVAL_S <= args.interval <= MAX_INTERVAL_S:
         parser.error(f"--interval must be between {MIN_INTERVAL_S} and {MAX_INTERVAL_S} seconds")
     return args
 
 
-async def serve(choice: str, interval_s: float) -> None:
-    sampler = Sampler(interval_s)
+async def serve(choice: str, interval_s: float | None, folders: Folders) -> None:
+    control = Control(folders, interval_s)  # restores what a crashed run left, first
+    sampler = Sampler(control.interval_s)
     try:
-        helper = Helper(sampler)
+        helper = Helper(sampler, control)
         connection = await bus.connect(choice)
         try:
-            connection.add_message_handler(signature_guard(helper.interface))
+            helper.interface.attach(connection)
             connection.export(api.OBJECT_PATH, helper.interface)
             try:
                 reply = await connection.request_name(api.BUS_NAME, NameFlag.DO_NOT_QUEUE)
@@ -70,6 +87,7 @@ async def serve(choice: str, interval_s: float) -> None:
         finally:
             connection.disconnect()
     finally:
+        control.close()  # every changed priority back, also when the bus went away
         sampler.close()
 
 
@@ -79,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         level=args.log_level, format="smoothtask-helper: %(levelname)s: %(message)s"
     )
     try:
-        asyncio.run(serve(args.bus, args.interval))
+        asyncio.run(serve(args.bus, args.interval, Folders(args.config_dir, args.state_dir)))
     except SmoothTaskError as exc:
         print(f"smoothtask-helper: {exc}", file=sys.stderr)
         return 1

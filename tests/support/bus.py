@@ -63,19 +63,51 @@ class PrivateBus:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+# Tests that do not test the policy run the helper in dry-run: it classifies and decides
+# but changes no priority on this machine (the test runner, the lead's builds ...).
+DRY_RUN_SETTINGS = '[general]\nmode = "dry-run"\n'
+
+
 @dataclass
 class HelperProcess:
-    """``smoothtask-helper`` as a subprocess, its log kept for failure messages."""
+    """``smoothtask-helper`` as a subprocess, its log kept for failure messages.
+
+    Its settings, rules and journal live in ``config/`` and ``state/`` beside the log
+    (never /etc or /var/lib); ``settings`` (TOML), when given, is written before it starts.
+    """
 
     address: str
     log_path: Path
     extra_args: tuple[str, ...] = ()
+    settings: str | None = DRY_RUN_SETTINGS
     proc: subprocess.Popen[bytes] | None = None
 
+    @property
+    def config_dir(self) -> Path:
+        return self.log_path.parent / "config"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.log_path.parent / "state"
+
     def start(self, timeout: float = 20.0) -> "HelperProcess":
+        self.config_dir.mkdir(parents=True, exist_ok=True)
+        if self.settings is not None:
+            (self.config_dir / "settings.toml").write_text(self.settings)
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "smoothtask_helper", "--bus", self.address, *self.extra_args],
+            [
+                sys.executable,
+                "-m",
+                "smoothtask_helper",
+                "--bus",
+                self.address,
+                "--config-dir",
+                str(self.config_dir),
+                "--state-dir",
+                str(self.state_dir),
+                *self.extra_args,
+            ],
             stdout=log,
             stderr=log,
         )

@@ -393,14 +393,18 @@ class Actuator:
         """Put back every value that still holds ours; empty the journal. Used at stop,
         on pause and at start (for what a crashed run left)."""
         restored = 0
-        for record in list(self.journal.processes.values()):
+        for identity, record in list(self.journal.processes.items()):
             if record.holds_values() and self._restore_process(record):
                 restored += 1
-        for group in list(self.journal.groups.values()):
+            # a lever someone else took stays theirs as long as the process lives,
+            # also across a restart of the helper
+            if not (record.released and procinfo.is_alive(identity)):
+                del self.journal.processes[identity]
+        for gid, group in list(self.journal.groups.items()):
             if not group.released and self._restore_group(group, find_member):
                 restored += 1
-        self.journal.processes.clear()
-        self.journal.groups.clear()
+            if not group.released or read_group(group.kind, group.key, group.member) is None:
+                del self.journal.groups[gid]
         self._threads_seen.clear()
         self.journal.mark()
         with contextlib.suppress(OSError):

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from smoothtask_helper.errors import shown
 from smoothtask_helper.priority import MAX_NICE, MIN_NICE, REALTIME_WORDS
 from smoothtask_helper.rules import Rule, RulesDocument, literal_criterion
 
@@ -80,7 +81,7 @@ def _values(entry: dict[str, Any]) -> dict[str, Any]:
     if "nice" in entry:
         nice = entry["nice"]
         if isinstance(nice, bool) or not isinstance(nice, int):
-            raise _LineError(f"nice must be an integer, not {nice!r}")
+            raise _LineError(f"nice must be an integer, not {shown(nice)}")
         if nice < MIN_NICE:
             raise _LineError(f"nice {nice} is below {MIN_NICE}: SmoothTask never sets that")
         if nice > MAX_NICE:
@@ -90,9 +91,9 @@ def _values(entry: dict[str, Any]) -> dict[str, Any]:
         if key in entry:
             value = entry[key]
             if not isinstance(value, str):
-                raise _LineError(f"{key} must be a string, not {value!r}")
+                raise _LineError(f"{key} must be a string, not {shown(value)}")
             if value.lower() in REALTIME_WORDS or value.lower() == "iso":
-                raise _LineError(f"{key} {value!r}: real-time scheduling is never used")
+                raise _LineError(f"{key} {shown(value)}: real-time scheduling is never used")
             out[key] = value.lower()
     return out
 
@@ -195,10 +196,10 @@ def _rule(entry: dict[str, Any], types: dict[str, dict[str, Any]], source: str) 
     ananicy_type = entry.get("type")
     if ananicy_type is not None:
         if not isinstance(ananicy_type, str) or ananicy_type not in types:
-            raise _LineError(f"unknown type {ananicy_type!r}")
+            raise _LineError(f"unknown type {shown(ananicy_type)}")
         if "refused" in types[ananicy_type]:
             raise _LineError(
-                f"its type {ananicy_type!r} was refused (see {types[ananicy_type]['refused']})"
+                f"its type {shown(ananicy_type)} was refused (see {types[ananicy_type]['refused']})"
             )
         values.update(types[ananicy_type])
         type_name = _type_name(ananicy_type)

@@ -231,6 +231,8 @@ class Control:
             patch = json.loads(text)
         except ValueError as exc:
             raise InvalidArgument(f"settings must be a JSON object: {exc}") from None
+        except RecursionError:
+            raise InvalidArgument("settings must be a JSON object: nested too deeply") from None
         if not isinstance(patch, dict):
             raise InvalidArgument("settings must be a JSON object of sections")
         if "settings" in patch and len(patch) == 1:

@@ -28,6 +28,7 @@ from smoothtask_helper.actuator import (
     find_autogroup_member,
 )
 from smoothtask_helper.classify import UNCLASSIFIED, Classification, classify
+from smoothtask_helper.collectors.procfs import PF_KTHREAD, parse_stat
 from smoothtask_helper.errors import InvalidArgument
 from smoothtask_helper.levers import CgroupLever, Levers
 from smoothtask_helper.model import ProcessSample, Snapshot
@@ -193,9 +194,16 @@ class Engine:
                 continue
             out.append(self._process(process, entry, by_pid, context, result.changes))
         result.report = self._sync(processes)
+        self._mark_applied(result.changes)
         self._show_managed(out)
         result.snapshot = replace(snapshot, processes=tuple(out))
         return result
+
+    def _mark_applied(self, changes: ChangeLog) -> None:
+        """After the sync: say of each change whether the actuator now holds its values."""
+        held = {i.pid for i in self.actuator.managed()} if self.acting and self.actuator else set()
+        for change in changes.items:
+            change["applied"] = change["pid"] in held
 
     def _show_managed(self, out: list[ProcessSample]) -> None:
         """Show what the actuator holds: the scanner re-reads a quiet process's nice only
@@ -260,9 +268,9 @@ class Engine:
         process_class, reason = self._class_for(process, entry, classification, context)
         entry.fresh = False
         self._want(process, entry, classification, process_class)
+        entry.process_class, entry.reason = process_class, reason
         if process_class != (previous or "NORMAL"):
             changes.add(self._change(process, entry, classification, previous, process_class))
-        entry.process_class, entry.reason = process_class, reason
         entry.source = process
         entry.labelled = self._label(process, classification, process_class)
         return entry.labelled
@@ -350,7 +358,11 @@ class Engine:
         classification: Classification,
         process_class: str,
     ) -> None:
-        in_scope = not self.settings.manage_uids or process.uid in self.settings.manage_uids
+        in_scope = (
+            not self.settings.manage_uids
+            or process.uid in self.settings.manage_uids
+            or entry.identity in self._overrides  # asked for by an authorized person
+        )
         values = self._priority(entry, classification, process_class)
         if entry.protected is not None or not in_scope or values is None:
             self._wants.pop(entry.identity, None)
@@ -390,7 +402,8 @@ class Engine:
             "previous": previous,
             "type": classification.type,
             "rule": classification.rule_label,
-            "applied": self.acting and entry.identity in self._wants,
+            "reason": entry.reason,
+            "applied": False,  # set after the sync (_mark_applied)
         }
 
     # -- context -------------------------------------------------------------------------
@@ -555,13 +568,22 @@ class Engine:
             self._overrides[target.identity] = process_class
         changes = ChangeLog()
         previous = None
-        if entry is not None and known and entry.source is not None and self._context:
-            previous = entry.process_class
-            entry.fresh = process_class is None  # back to the policy's class without waiting
-            self._process(entry.source, entry, self._by_pid, self._context, changes)
-            self._sync(self._by_pid.values())
+        sample = entry.source if entry is not None and known else None
+        if sample is None:
+            sample = fresh_sample(target, self._boot_time)  # newer than the latest sample
+            entry = None
+        if sample is not None and self._context is not None:
+            if entry is not None:
+                previous = entry.process_class
+                entry.fresh = process_class is None  # back to the policy's class at once
+            by_pid = (
+                self._by_pid if sample.pid in self._by_pid else {**self._by_pid, sample.pid: sample}
+            )
+            self._process(sample, entry, by_pid, self._context, changes)
+            self._sync(by_pid.values())
+            self._mark_applied(changes)
         else:
-            self._full_pass = True  # not sampled yet: it takes effect at the next sample
+            self._full_pass = True  # it takes effect at the next sample
         state = self.entry_state(target.identity)
         return {
             "pid": target.pid,
@@ -631,6 +653,33 @@ def ancestors(process: ProcessSample, by_pid: dict[int, ProcessSample]) -> list[
         names.append(parent.comm)
         pid = parent.ppid
     return names
+
+
+def fresh_sample(target: Target, boot_time: float) -> ProcessSample | None:
+    """A process the latest sample does not have yet (a request named it), read now."""
+    try:
+        with open(f"{procinfo.PROC}/{target.pid}/stat", "rb") as f:
+            stat = parse_stat(f.read())
+    except (OSError, ValueError):
+        return None
+    if stat.start_ticks != target.identity.start_ticks:
+        return None
+    return ProcessSample(
+        pid=target.pid,
+        start_time=round(boot_time + stat.start_ticks / CLOCK_TICKS, 2),
+        comm=stat.comm,
+        uid=target.uid,
+        ppid=stat.ppid,
+        state=stat.state,
+        threads=stat.threads,
+        cpu_percent=0.0,
+        rss_bytes=0,
+        nice=stat.nice,
+        ionice="unknown",
+        kernel_thread=bool(stat.flags & PF_KTHREAD),
+        process_class="NORMAL",
+        process_type="unclassified",
+    )
 
 
 def read_cgroup_procs(folder: Path) -> list[int]:

@@ -11,7 +11,7 @@ from typing import Final
 import psutil
 
 from smoothtask_helper.api import CLASSES
-from smoothtask_helper.errors import InvalidArgument
+from smoothtask_helper.errors import InvalidArgument, shown
 
 MIN_NICE: Final = -10  # guardrail: a rule or setting asking for less is refused
 MAX_NICE: Final = 19
@@ -46,23 +46,23 @@ def parse_ionice(text: object) -> IoPriority:
     """``best-effort/N`` (N 0..7) or ``idle``; real-time is refused (guardrail)."""
     if not isinstance(text, str):
         raise InvalidArgument(
-            f"ionice must be a string like 'best-effort/4' or 'idle', not {text!r}"
+            f"ionice must be a string like 'best-effort/4' or 'idle', not {shown(text)}"
         )
     word, _, level = text.partition("/")
     if word.lower() in REALTIME_WORDS:
         raise InvalidArgument(
-            f"ionice {text!r}: the real-time I/O class is never used by SmoothTask"
+            f"ionice {shown(text)}: the real-time I/O class is never used by SmoothTask"
         )
     if word == "idle" and not level:
         return IoPriority(IOCLASS_IDLE, 0)
     if word == "best-effort" and level.isdigit() and 0 <= int(level) <= 7:
         return IoPriority(IOCLASS_BE, int(level))
-    raise InvalidArgument(f"ionice {text!r}: use 'best-effort/N' with N 0..7, or 'idle'")
+    raise InvalidArgument(f"ionice {shown(text)}: use 'best-effort/N' with N 0..7, or 'idle'")
 
 
 def check_nice(value: object, what: str = "nice") -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidArgument(f"{what} must be an integer, not {value!r}")
+        raise InvalidArgument(f"{what} must be an integer, not {shown(value)}")
     if value < MIN_NICE:
         raise InvalidArgument(
             f"{what} {value} is below {MIN_NICE}: SmoothTask never sets nice below {MIN_NICE}"
@@ -74,7 +74,7 @@ def check_nice(value: object, what: str = "nice") -> int:
 
 def check_weight(value: object, what: str = "cpu_weight") -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidArgument(f"{what} must be an integer, not {value!r}")
+        raise InvalidArgument(f"{what} must be an integer, not {shown(value)}")
     if not MIN_WEIGHT <= value <= MAX_WEIGHT:
         raise InvalidArgument(f"{what} {value} is outside {MIN_WEIGHT}..{MAX_WEIGHT}")
     return value
@@ -84,10 +84,11 @@ def refuse_realtime_sched(value: object, where: str) -> None:
     """Rules may not ask for a scheduling policy; real-time gets the guardrail's reason."""
     if isinstance(value, str) and value.lower() in REALTIME_WORDS:
         raise InvalidArgument(
-            f"{where}: real-time scheduling ({value!r}) is never used by SmoothTask"
+            f"{where}: real-time scheduling ({shown(value)}) is never used by SmoothTask"
         )
     raise InvalidArgument(
-        f"{where}: SmoothTask does not change scheduling policies ({value!r}); use a class or nice"
+        f"{where}: SmoothTask does not change scheduling policies ({shown(value)}); "
+        "use a class or nice"
     )
 
 

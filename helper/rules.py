@@ -335,6 +335,8 @@ def parse_rules(
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InvalidArgument(f"{source}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise InvalidArgument(f"{source}: invalid TOML: nested too deeply") from None
     unknown = set(doc) - {"types", "rule"}
     if unknown:
         raise InvalidArgument(

@@ -5,7 +5,6 @@ silently). A partial document is merged over the current settings, then the whol
 is validated; only a valid whole is ever used or written.
 """
 
-import copy
 import math
 import tomllib
 from collections.abc import Callable
@@ -16,7 +15,7 @@ from typing import Any, Final
 import tomli_w
 
 from smoothtask_helper.api import CLASSES, MODES
-from smoothtask_helper.errors import InvalidArgument
+from smoothtask_helper.errors import InvalidArgument, shown
 from smoothtask_helper.priority import (
     DEFAULT_CLASS_TABLE,
     Priority,
@@ -80,9 +79,9 @@ def _number(lo: float, hi: float, integer: bool) -> Callable[[Any, str], Any]:
         ok_type = isinstance(value, int) if integer else isinstance(value, int | float)
         if isinstance(value, bool) or not ok_type:
             kind = "an integer" if integer else "a number"
-            raise InvalidArgument(f"{where} must be {kind}, not {value!r}")
+            raise InvalidArgument(f"{where} must be {kind}, not {shown(value)}")
         if not (math.isfinite(value) and lo <= value <= hi):
-            raise InvalidArgument(f"{where} must be between {lo:g} and {hi:g}, not {value!r}")
+            raise InvalidArgument(f"{where} must be between {lo:g} and {hi:g}, not {shown(value)}")
         return value if integer else float(value)
 
     return check
@@ -90,13 +89,15 @@ def _number(lo: float, hi: float, integer: bool) -> Callable[[Any, str], Any]:
 
 def _boolean(value: Any, where: str) -> bool:
     if not isinstance(value, bool):
-        raise InvalidArgument(f"{where} must be true or false, not {value!r}")
+        raise InvalidArgument(f"{where} must be true or false, not {shown(value)}")
     return value
 
 
 def _mode(value: Any, where: str) -> str:
     if value not in MODES:
-        raise InvalidArgument(f"{where} must be one of {', '.join(MODES)}, not {value!r}"[:200])
+        raise InvalidArgument(
+            f"{where} must be one of {', '.join(MODES)}, not {shown(value)}"[:200]
+        )
     return str(value)
 
 
@@ -202,6 +203,8 @@ def parse_toml(text: str, source: str) -> Settings:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InvalidArgument(f"{source}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise InvalidArgument(f"{source}: invalid TOML: nested too deeply") from None
     try:
         return from_document(document)
     except InvalidArgument as exc:
@@ -217,5 +220,6 @@ def to_toml(settings: Settings) -> str:
 
 
 def merged(current: Settings, patch: Any) -> Settings:
-    """``patch`` (a partial document) over ``current``, validated whole."""
-    return from_document(copy.deepcopy(patch), base=current)
+    """``patch`` (a partial document) over ``current``, validated whole (nothing in
+    ``patch`` is changed or kept)."""
+    return from_document(patch, base=current)

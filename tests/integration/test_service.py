@@ -11,6 +11,7 @@ from smoothtask_helper.client import HelperClient
 from smoothtask_helper.model import JsonDict
 from smoothtask_helper.service import shipped_introspection
 from tests.support.bus import HelperProcess, PrivateBus, name_has_owner
+from tests.support.call_as import call, call_as
 
 
 def dbus_send(address: str, member: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -128,3 +129,24 @@ def test_bad_helper_arguments_are_one_line() -> None:
         lines = result.stderr.strip().splitlines()
         assert "Traceback" not in result.stderr
         assert lines and lines[-1].startswith("smoothtask-helper"), result.stderr
+
+
+def test_many_large_replies_at_once_keep_the_helper_connected(
+    own_bus: PrivateBus, tmp_path: Path
+) -> None:
+    """dbus-fast took a full socket for a broken connection (see smoothtask_helper.bus):
+    50 concurrent snapshots with a few hundred processes used to disconnect the helper."""
+    idle = [subprocess.Popen(["sleep", "600"]) for _ in range(300)]
+    process = HelperProcess(own_bus.address, tmp_path / "helper.log").start()
+    try:
+        calls = [call("GetSnapshot")] * 50
+        replies = call_as("root", own_bus.address, calls, concurrency=50)
+        assert all(r["ok"] for r in replies), {r["error"] for r in replies}
+        assert process.proc is not None and process.proc.poll() is None
+        assert name_has_owner(own_bus.address)
+    finally:
+        for proc in idle:
+            proc.kill()
+        for proc in idle:
+            proc.wait()
+        assert process.stop() == 0, process.log()

@@ -19,6 +19,7 @@ from dbus_fast import Message, MessageFlag, MessageType
 from dbus_fast.aio import MessageBus
 
 from smoothtask_helper import api
+from smoothtask_helper.bus import harden_writes
 from tests.support.run_as import drop_to
 
 
@@ -44,6 +45,7 @@ async def send(bus: MessageBus, call: dict[str, Any]) -> dict[str, Any]:
 async def main(address: str, concurrency: int) -> None:
     calls: list[dict[str, Any]] = json.load(sys.stdin)
     bus = await MessageBus(bus_address=address).connect()
+    harden_writes(bus)  # many large calls at once (see smoothtask_helper.bus)
     replies: list[dict[str, Any]] = [{}] * len(calls)
     gate = asyncio.Semaphore(concurrency)
 

@@ -8,7 +8,7 @@ STAMP_RUN := $(VENV)/.setup-run
 STAMP_TEST := $(VENV)/.setup-test
 PY_PATHS := $(wildcard helper smoothtask_gui tests bench examples)
 
-.PHONY: run test lint typecheck pytest bench screenshots introspection clean
+.PHONY: run test lint typecheck pytest bench smoothness screenshots introspection install uninstall clean
 
 run: $(STAMP_RUN)
 	scripts/run.sh $(ARGS)
@@ -50,6 +50,17 @@ introspection: $(STAMP_RUN)
 
 bench: $(STAMP_TEST)
 	$(BIN)/python bench/overhead.py
+
+smoothness: $(STAMP_TEST)
+	scripts/test-users.sh
+	$(BIN)/python bench/smoothness.py
+
+# DESTDIR, PREFIX (/usr/local), PYTHON and the folders in scripts/install.sh may be set.
+install:
+	scripts/install.sh install
+
+uninstall:
+	scripts/install.sh uninstall
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache

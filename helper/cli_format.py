@@ -151,8 +151,7 @@ def mode(doc: JsonDict) -> str:
     return text
 
 
-def alerts(doc: JsonDict) -> str:
-    items = doc["alerts"]
+def alerts(items: list[JsonDict]) -> str:
     if not items:
         return "no alerts"
     rows = (

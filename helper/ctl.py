@@ -143,12 +143,17 @@ async def run(args: argparse.Namespace) -> Any:
             if changes is None
             else lambda: client.set_settings(changes),
             "mode": lambda: client.set_mode(args.mode),
-            "alerts": lambda: client.get_alerts(args.since),
+            "alerts": lambda: _alert_list(client, args.since),
             "history": lambda: client.get_history(args.seconds),
         }
         return await commands[args.command]()
     finally:
         client.disconnect()
+
+
+async def _alert_list(client: HelperClient, since: int) -> list[JsonDict]:
+    alerts: list[JsonDict] = (await client.get_alerts(since))["alerts"]
+    return alerts  # the CLI prints the log itself: a list (API.md)
 
 
 def render(args: argparse.Namespace, result: Any) -> str:

@@ -62,6 +62,7 @@ def processes(procs: list[JsonDict], limit: int | None) -> str:
             p["pid"],
             user_name(p["uid"]),
             p["class"],
+            p["type"],
             p["nice"],
             p["ionice"],
             f"{p['cpu_percent']:.1f}",
@@ -70,7 +71,7 @@ def processes(procs: list[JsonDict], limit: int | None) -> str:
         )
         for p in ordered
     )
-    return table(("PID", "USER", "CLASS", "NICE", "IONICE", "CPU%", "RSS", "COMMAND"), rows)
+    return table(("PID", "USER", "CLASS", "TYPE", "NICE", "IONICE", "CPU%", "RSS", "COMMAND"), rows)
 
 
 def snapshot(doc: JsonDict, limit: int | None) -> str:

@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 
 MAX_CHANGES_PER_TICK = 200  # in one ProcessClassChanged signal; the rest are counted
 MAX_ANCESTORS = 64
+MAX_FOCUS_GROUP = 512  # an app with more processes than this is not one app
 UNREAD = -2  # an autogroup not read yet (None: not in an autogroup)
 
 
@@ -428,12 +429,17 @@ class Engine:
             log.info("the focused process %d (%s) is gone", focus.identity.pid, focus.comm)
             self._focus = None
             return set()
+        entry = self._entries.get(leader.pid)
+        if protection(leader, "unclassified", self.own_pid) or (entry and entry.protected):
+            # a service manager or session leader is not an app: its descendants are
+            # everything the user runs, and it is itself never changed
+            return set()
         children: dict[int, list[int]] = {}
         for process in by_pid.values():
             children.setdefault(process.ppid, []).append(process.pid)
         members = {leader.pid}
         stack = [leader.pid]
-        while stack:
+        while stack and len(members) < MAX_FOCUS_GROUP:
             for child in children.get(stack.pop(), ()):
                 if child not in members:
                     members.add(child)

@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -26,7 +27,7 @@ def spawn(code: str, *, cpu: int | None = None) -> subprocess.Popen[bytes]:
     return subprocess.Popen(cmd)
 
 
-def end(proc: subprocess.Popen[bytes]) -> None:
+def end(proc: subprocess.Popen[Any]) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
@@ -85,7 +86,9 @@ def spawn_as(
     ionice: tuple[int, int] | None = None,
     new_session: bool = False,
     cgroup_procs: Path | None = None,
-) -> subprocess.Popen[bytes]:
+    stdin: int | None = None,
+    stdout: int | None = None,
+) -> subprocess.Popen[Any]:
     """A Python process named ``name`` (its comm), as ``user``, with a start nice and
     ionice, optionally in a new session (its own autogroup) or a cgroup from the start."""
 
@@ -102,9 +105,11 @@ def spawn_as(
                 psutil.Process().ionice(ioclass)
 
     kwargs: dict[str, object] = {}
+    if stdin is not None or stdout is not None:
+        kwargs = {"stdin": stdin, "stdout": stdout, "text": True}
     if user is not None:
         entry = pwd.getpwnam(user)
-        kwargs = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+        kwargs |= {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
     return subprocess.Popen(  # type: ignore[call-overload,no-any-return]
         [named_python(name), "-c", code],
         preexec_fn=prepare,  # noqa: PLW1509  # single-threaded test process; no locks held

@@ -93,13 +93,16 @@ def classify(
     rules: RuleSet,
     parent: Classification | None,
     ancestors: Callable[[], Sequence[str]],
+    parent_uid: int | None = None,
 ) -> Classification:
+    """The first matching rule decides; else the parent's type when it inherits and the
+    parent runs as the same user (another user's process is not part of the same app)."""
     if process.kernel_thread:
         return KERNEL
     rule = rules.match(LazyFacts(process, ancestors))
     if rule is not None:
         return Classification(rule.type, rule, rules.class_of(rule))
-    if parent is not None and parent.rule is not None:
+    if parent is not None and parent.rule is not None and parent_uid == process.uid:
         info = rules.type_info(parent.type)
         if info is not None and info.inherit:
             return Classification(parent.type, parent.rule, parent.base_class, inherited=True)

@@ -299,10 +299,15 @@ class Engine:
             entry = self._entry_for(process, entry)
         if entry.classification is None:
             parent = None
-            if depth < MAX_ANCESTORS and process.ppid in by_pid and process.ppid != pid:
+            parent_sample = by_pid.get(process.ppid)
+            if depth < MAX_ANCESTORS and parent_sample is not None and process.ppid != pid:
                 parent = self._classification(process.ppid, by_pid, depth + 1)
             entry.classification = classify(
-                process, self.rules, parent, lambda: ancestors(process, by_pid)
+                process,
+                self.rules,
+                parent,
+                lambda: ancestors(process, by_pid),
+                None if parent_sample is None else parent_sample.uid,
             )
         return entry.classification
 

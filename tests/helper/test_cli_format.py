@@ -33,8 +33,10 @@ def test_processes_sorted_by_cpu_and_limited() -> None:
 
 
 def test_class_change_and_mode_lines() -> None:
-    change = {"pid": 7, "comm": "cc1", "requested": "IDLE", "applied": True, "class": "IDLE",
-              "nice": 19, "ionice": "idle", "mode": "active", "reason": "set by a person"}  # fmt: skip
+    change = {
+        "pid": 7, "comm": "cc1", "requested": "IDLE", "applied": True, "class": "IDLE",
+        "nice": 19, "ionice": "idle", "mode": "active", "reason": "set by a person",
+    }  # fmt: skip
     assert cli_format.class_change(change) == "pid 7 (cc1): IDLE — nice 19, ionice idle"
     paused = change | {"applied": False, "mode": "paused"}
     assert "not applied while the helper is paused" in cli_format.class_change(paused)

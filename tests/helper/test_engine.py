@@ -18,6 +18,7 @@ from smoothtask_helper.rules import combine, load_defaults, parse_rules
 from smoothtask_helper.sampler import Sampler
 from smoothtask_helper.settings import DEFAULTS, merged
 from smoothtask_helper.validate import pid_arg
+from tests.conftest import require_user
 from tests.support.procs import end, spawn_as
 from tests.support.waiting import wait_for
 
@@ -69,12 +70,18 @@ def test_kernel_threads_pid_1_and_core_services_are_never_wanted(sampler: Sample
             end(core)
 
 
+# Processes run as the test user: another user's process never takes its parent's type, so
+# what classifies the test runner (started by make, an IDE, a container...) cannot leak in.
+
+
 def test_a_focused_app_and_its_descendants_are_boosted_but_not_its_build(
     sampler: Sampler,
 ) -> None:
+    user = require_user("tester").pw_name
     engine = Engine(DEFAULTS, combine([load_defaults()]), None, levers.detect())
-    app = spawn_as("st-app", PARENT_WITH_CHILDREN.replace("sys.argv[1]", repr("/usr/bin/python3")))
-    build = spawn_as("cc1plus")  # a compiler, not in the app's tree
+    code = PARENT_WITH_CHILDREN.replace("sys.argv[1]", repr("/usr/bin/python3"))
+    app = spawn_as("st-app", code, user=user)
+    build = spawn_as("cc1plus", user=user)  # a compiler, not in the app's tree
     try:
         wait_for(lambda: len(children_of(app.pid)) == 2, 10, "the app's children")
         engine.report_focus(pid_arg(app.pid), user_idle_s=0.0)
@@ -105,7 +112,7 @@ def children_of(pid: int) -> list[int]:
 def test_class_changes_wait_for_the_hysteresis(sampler: Sampler) -> None:
     settings = merged(DEFAULTS, {"policy": {"hysteresis_samples": 2}})
     engine = Engine(settings, combine([load_defaults()]), None, levers.detect())
-    app = spawn_as("st-hyst")
+    app = spawn_as("st-hyst", user=require_user("tester").pw_name)
     try:
         engine.report_focus(pid_arg(app.pid), 0.0)
         classes = [by_pid(engine.update(sampler.sample()).snapshot)[app.pid].process_class]
@@ -139,3 +146,31 @@ def test_identity_matches_the_kernels(sampler: Sampler) -> None:
         assert identity == read_identity(build.pid)
     finally:
         end(build)
+
+
+def test_types_pass_to_children_of_the_same_user_only(sampler: Sampler) -> None:
+    user = require_user("tester").pw_name
+    defaults = load_defaults()
+    rules = '[[rule]]\nname = "my app"\ntype = "browser"\n[rule.match]\ncomm = "st-browser"\n'
+    engine = Engine(
+        DEFAULTS, combine([parse_rules(rules, "test", defaults.types), defaults]), None,
+        levers.detect(),
+    )  # fmt: skip
+    code = PARENT_WITH_CHILDREN.replace("sys.argv[1]", repr("/usr/bin/python3"))
+    browser = spawn_as("st-browser", code, user=user)
+    make = spawn_as("make", code, user=user)
+    try:
+        wait_for(lambda: len(children_of(browser.pid)) == 2, 10, "the browser's children")
+        wait_for(lambda: len(children_of(make.pid)) == 2, 10, "make's children")
+        processes = by_pid(engine.update(sampler.sample()).snapshot)
+        for child in children_of(browser.pid):
+            assert (processes[child].process_type, processes[child].rule) == (
+                "browser",
+                "my app (inherited)",
+            )
+        assert processes[make.pid].process_type == "build"
+        for child in children_of(make.pid):  # what a build tool runs is classified on its own
+            assert processes[child].process_type == "unclassified"
+    finally:
+        end(browser)
+        end(make)

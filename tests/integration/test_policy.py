@@ -19,7 +19,7 @@ from smoothtask_helper import procinfo
 from smoothtask_helper.priority import IOCLASS_BE, IOCLASS_IDLE, IOCLASS_NONE
 from tests.integration.conftest import managing_settings
 from tests.support.bus import HelperProcess, PrivateBus
-from tests.support.procs import end, ionice_of, nice_of, spawn_as
+from tests.support.procs import end, ionice_of, named_python, nice_of, spawn_as
 from tests.support.signals import samples_until_class_change
 from tests.support.waiting import wait_for
 
@@ -258,10 +258,11 @@ def test_a_whole_autogroup_of_one_build_gets_the_autogroup_nice(
     status = ctl_json(managing_helper.address, "status")
     if not status["levers"]["autogroup"]["available"]:
         pytest.skip(f"no autogroup lever: {status['levers']['autogroup']['reason']}")
+    compiler = named_python("cc1")
     make = spawn_as(
         "make",
         "import subprocess, sys, time\n"
-        "kids = [subprocess.Popen(['/proc/self/exe', '-c', 'import time; time.sleep(3600)'])"
+        f"kids = [subprocess.Popen([{compiler!r}, '-c', 'import time; time.sleep(3600)'])"
         " for _ in range(2)]\ntime.sleep(3600)",
         user=tester.pw_name,
         new_session=True,  # as a build started from its own terminal: its own autogroup

@@ -1,6 +1,7 @@
 """Processes that tests start (and always end): busy loops, sleepers."""
 
 import atexit
+import contextlib
 import os
 import pwd
 import shutil
@@ -28,8 +29,16 @@ def spawn(code: str, *, cpu: int | None = None) -> subprocess.Popen[bytes]:
 
 
 def end(proc: subprocess.Popen[Any]) -> None:
+    """Kill the process and every process it started (orphans must not outlive a test)."""
     if proc.poll() is None:
+        try:
+            descendants = psutil.Process(proc.pid).children(recursive=True)
+        except psutil.Error:
+            descendants = []
         proc.send_signal(signal.SIGKILL)
+        for child in descendants:
+            with contextlib.suppress(psutil.Error):
+                child.kill()
     proc.wait(timeout=10)
     for pipe in (proc.stdin, proc.stdout, proc.stderr):
         if pipe is not None:

@@ -16,10 +16,9 @@ import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
-from smoothtask_helper import procinfo
+from smoothtask_helper import groups, procinfo
 from smoothtask_helper.actuator import (
     Actuator,
     GroupWant,
@@ -30,7 +29,7 @@ from smoothtask_helper.actuator import (
 from smoothtask_helper.classify import UNCLASSIFIED, Classification, classify
 from smoothtask_helper.collectors.procfs import PF_KTHREAD, parse_stat
 from smoothtask_helper.errors import InvalidArgument
-from smoothtask_helper.levers import CgroupLever, Levers
+from smoothtask_helper.levers import Levers
 from smoothtask_helper.model import ProcessSample, Snapshot
 from smoothtask_helper.policy import CORE_SERVICES, Context, Hysteresis, decide, protection
 from smoothtask_helper.priority import IoPriority, Priority
@@ -43,7 +42,6 @@ log = logging.getLogger(__name__)
 
 MAX_CHANGES_PER_TICK = 200  # in one ProcessClassChanged signal; the rest are counted
 MAX_ANCESTORS = 64
-MAX_FOCUS_GROUP = 512  # an app with more processes than this is not one app
 UNREAD = -2  # an autogroup not read yet (None: not in an autogroup)
 
 
@@ -439,18 +437,7 @@ class Engine:
             # a service manager or session leader is not an app: its descendants are
             # everything the user runs, and it is itself never changed
             return set()
-        children: dict[int, list[int]] = {}
-        for process in by_pid.values():
-            children.setdefault(process.ppid, []).append(process.pid)
-        members = {leader.pid}
-        stack = [leader.pid]
-        while stack and len(members) < MAX_FOCUS_GROUP:
-            for child in children.get(stack.pop(), ()):
-                if child not in members:
-                    members.add(child)
-                    stack.append(child)
-        members |= scope_members(leader.pid) & by_pid.keys()
-        return members
+        return groups.focus_members(leader.pid, by_pid)
 
     # -- groups ----------------------------------------------------------------------------
 
@@ -459,79 +446,42 @@ class Engine:
             return {}
         wants: dict[str, GroupWant] = {}
         if self.levers.autogroup.available and self.settings.autogroup:
-            wants.update(self._autogroup_wants(processes))
+            own = None if self._own_autogroup is None else self._own_autogroup[0]
+            pids = [p.pid for p in processes]
+            wants.update(groups.autogroup_wants(self, self._wants, pids, own))
         lever = self.levers.cgroup_lever
         if lever is not None and self.levers.cgroup.available and self.settings.cgroup:
-            wants.update(self._cgroup_wants(lever))
+            wants.update(groups.cgroup_wants(self, self._wants, lever))
         return wants
 
-    def _autogroup_of(self, entry: _Entry) -> int | None:
-        if entry.autogroup == UNREAD:
-            found = procinfo.read_autogroup(entry.identity.pid)
+    # -- groups.GroupView: what group decisions need to know of the process at a pid ----------
+
+    def want_at(self, pid: int) -> ProcessWant | None:
+        entry = self._entries.get(pid)
+        return None if entry is None else self._wants.get(entry.identity)
+
+    def weight_at(self, pid: int) -> int | None:
+        entry = self._entries.get(pid)
+        if entry is None or entry.protected is not None:
+            return None
+        return self._weights.get(entry.identity)
+
+    def autogroup_at(self, pid: int) -> int | None:
+        entry = self._entries.get(pid)
+        if entry is None:
+            return None
+        if entry.autogroup == UNREAD:  # read once per process: only setsid changes it
+            found = procinfo.read_autogroup(pid)
             entry.autogroup = None if found is None else found[0]
         return entry.autogroup
 
-    def _autogroup_wants(self, processes: Iterable[ProcessSample]) -> dict[str, GroupWant]:
-        own = None if self._own_autogroup is None else self._own_autogroup[0]
-        candidates: dict[int, tuple[int, Identity] | None] = {}
-        for identity, want in self._wants.items():
-            entry = self._entries.get(identity.pid)
-            if entry is None:
-                continue
-            group = self._autogroup_of(entry)
-            if group is None or group == own:
-                continue
-            seen = candidates.get(group, (want.nice, identity))
-            candidates[group] = seen if seen is not None and seen[0] == want.nice else None
-        if not any(candidates.values()):
-            return {}
-        # every member of a candidate group must want that same nice
-        for process in processes:
-            entry = self._entries.get(process.pid)
-            if entry is None:
-                continue
-            group = self._autogroup_of(entry)
-            if group not in candidates or candidates[group] is None:
-                continue
-            member_want = self._wants.get(entry.identity)
-            chosen = candidates[group]
-            if member_want is None or chosen is None or member_want.nice != chosen[0]:
-                candidates[group] = None
-        return {
-            f"autogroup:{group}": GroupWant("autogroup", str(group), nice, member)
-            for group, found in candidates.items()
-            if found is not None
-            for nice, member in [found]
-        }
-
-    def _cgroup_wants(self, lever: CgroupLever) -> dict[str, GroupWant]:
-        paths: set[str] = set()
-        for identity in self._wants:
-            entry = self._entries.get(identity.pid)
-            if entry is None:
-                continue
-            if entry.cgroups is None:
-                entry.cgroups = procinfo.read_cgroups(identity.pid)
-            path = entry.cgroups.unified if lever.version == 2 else entry.cgroups.cpu_v1
-            if path and path != "/":  # the root cgroup is everyone's
-                paths.add(path)
-        out: dict[str, GroupWant] = {}
-        for path in paths:
-            folder = lever.mount / path.lstrip("/")
-            weights: set[int | None] = set()
-            pids = read_cgroup_procs(folder)
-            for pid in pids:
-                entry = self._entries.get(pid)
-                if entry is None or entry.protected is not None:
-                    weights.add(None)
-                    break
-                weights.add(self._weights.get(entry.identity))
-            if pids and len(weights) == 1 and None not in weights:
-                (weight,) = weights
-                key = str(folder / lever.file)
-                value = lever.value_for(weight or 0)
-                out[f"cgroup:{key}"] = GroupWant("cgroup", key, value)
-        return out
+    def cgroups_at(self, pid: int) -> procinfo.Cgroups:
+        entry = self._entries.get(pid)
+        if entry is None:
+            return procinfo.read_cgroups(pid)
+        if entry.cgroups is None:
+            entry.cgroups = procinfo.read_cgroups(pid)
+        return entry.cgroups
 
     # -- requests from the bus -------------------------------------------------------------
 
@@ -691,25 +641,6 @@ def fresh_sample(target: Target, boot_time: float) -> ProcessSample | None:
         process_class="NORMAL",
         process_type="unclassified",
     )
-
-
-def read_cgroup_procs(folder: Path) -> list[int]:
-    try:
-        return [int(line) for line in (folder / "cgroup.procs").read_text().split()]
-    except (OSError, ValueError):
-        return []
-
-
-def scope_members(pid: int) -> set[int]:
-    """The processes of the focused app's systemd scope (unified hierarchy only)."""
-    cgroups = procinfo.read_cgroups(pid)
-    path = cgroups.unified
-    unit = procinfo.unit_of(path)
-    if not path or cgroups.systemd != path or not unit.endswith(".scope"):
-        return set()
-    if unit.startswith(("session-", "init.")):
-        return set()  # a login session's scope holds everything: not one app
-    return set(read_cgroup_procs(Path("/sys/fs/cgroup") / path.lstrip("/")))
 
 
 def protection_of_target(target: Target, own_pid: int) -> str | None:

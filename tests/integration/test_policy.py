@@ -300,3 +300,35 @@ def test_ananicy_rules_classify_through_the_helper(
         assert source["errors"][0].startswith(f"{database}/games.rules:2: ")
     finally:
         assert helper.stop() == 0
+
+
+def test_a_cgroup_of_one_build_gets_its_cpu_weight(
+    managing_helper: HelperProcess,
+    tester: pwd.struct_passwd,
+    started: list[subprocess.Popen[bytes]],
+) -> None:
+    status = ctl_json(managing_helper.address, "status")
+    cgroup = status["levers"]["cgroup"]
+    if not cgroup["available"]:
+        pytest.skip(f"no cgroup lever: {cgroup['reason']}")
+    folder = Path(cgroup["mount"]) / f"smoothtask-test-{os.getpid()}"
+    folder.mkdir()
+    try:
+        for name in ("cgroup.procs", "tasks"):  # the test user moves its own processes in
+            if (folder / name).exists():
+                os.chown(folder / name, tester.pw_uid, tester.pw_gid)
+        weight_file = folder / cgroup["file"]
+        original = int(weight_file.read_text())
+        for _ in range(2):
+            started.append(
+                spawn_as("cc1plus", user=tester.pw_name, cgroup_procs=folder / "cgroup.procs")
+            )
+        expected = 10 if cgroup["version"] == 2 else 102  # BACKGROUND: weight 10
+        wait_for(lambda: int(weight_file.read_text()) == expected, 15, "the cgroup's weight")
+        assert managing_helper.stop() == 0
+        assert int(weight_file.read_text()) == original
+    finally:
+        for proc in started:
+            end(proc)
+        wait_for(lambda: not (folder / "cgroup.procs").read_text().strip(), 10, "an empty cgroup")
+        folder.rmdir()

@@ -159,8 +159,10 @@ class Control:
 
     # -- the tick ----------------------------------------------------------------------------
 
-    def on_sample(self, snapshot: Snapshot) -> Snapshot:
-        result = self.engine.update(snapshot)
+    def on_sample(self, snapshot: Snapshot, tick: bool = True) -> Snapshot:
+        """Each sample passes here: labelled (type, class, rule) and acted on. ``tick=False``
+        for a sample patched between ticks (new processes from exec events)."""
+        result = self.engine.update(snapshot, tick)
         if result.changes.items or result.changes.dropped:
             self.signals.class_changes(result.changes.to_json())
         report = result.report

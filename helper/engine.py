@@ -142,11 +142,11 @@ class Engine:
         self._full_pass = True
 
     def set_rules(self, rules: RuleSet) -> None:
+        """Reclassify every process at the next tick; changes of class then wait for the
+        hysteresis as any change of context does (the processes are not new)."""
         self.rules = rules
         for entry in self._entries.values():
-            entry.classification = (
-                None  # reclassify at the next tick (not "fresh": hysteresis holds)
-            )
+            entry.classification = None
         self._full_pass = True
 
     # -- identity ----------------------------------------------------------------------
@@ -161,8 +161,12 @@ class Engine:
 
     # -- one tick ------------------------------------------------------------------------
 
-    def update(self, snapshot: Snapshot) -> TickResult:
-        self._tick += 1
+    def update(self, snapshot: Snapshot, tick: bool = True) -> TickResult:
+        """Label and act on a sample. ``tick=False`` for a sample patched between ticks
+        (e.g. processes an exec event announced): new processes are classified and acted
+        on at once, but hysteresis counts only real ticks."""
+        if tick:
+            self._tick += 1
         processes = snapshot.processes
         by_pid = {p.pid: p for p in processes}
         self._by_pid = by_pid

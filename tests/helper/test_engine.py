@@ -174,3 +174,25 @@ def test_types_pass_to_children_of_the_same_user_only(sampler: Sampler) -> None:
     finally:
         end(browser)
         end(make)
+
+
+def test_a_sample_between_ticks_classifies_new_processes_without_counting_a_sample(
+    sampler: Sampler,
+) -> None:
+    settings = merged(DEFAULTS, {"policy": {"hysteresis_samples": 2}})
+    engine = Engine(settings, combine([load_defaults()]), None, levers.detect())
+    app = spawn_as("st-between", user=require_user("tester").pw_name)
+    try:
+        engine.report_focus(pid_arg(app.pid), 0.0)
+        engine.update(sampler.sample())
+        engine.report_focus(None, 0.0)
+        build = spawn_as("cc1plus")
+        try:
+            for _ in range(3):  # event-driven samples: no tick, so the focus class holds
+                processes = by_pid(engine.update(sampler.sample(), tick=False).snapshot)
+            assert processes[build.pid].process_class == "BACKGROUND"  # new: at once
+            assert processes[app.pid].process_class == "CRIT_INTERACTIVE"
+        finally:
+            end(build)
+    finally:
+        end(app)

@@ -12,7 +12,7 @@ processes. Also measured: the hogs' throughput with SmoothTask against unmanaged
 Targets: with SmoothTask, frame p99 <= 1.5 x idle and <= 1% missed frames, in both
 set-ups; the hogs keep >= 90% of their unmanaged throughput.
 
-    .venv/bin/python bench/smoothness.py [--hogs 8] [--frames 360] [--work-ms 5]
+    .venv/bin/python bench/smoothness.py [--hogs 8] [--frames 360] [--rounds 3] [--work-ms 5]
 """
 
 import argparse
@@ -20,6 +20,7 @@ import json
 import os
 import pwd
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -74,11 +75,18 @@ while True:
 
 @dataclass
 class Result:
+    """One scenario, pooled over the rounds."""
+
     name: str
     frames: list[float] = field(default_factory=list)
     missed: int = 0
     slots: int = 0
-    throughput: float | None = None  # hog loop iterations per second, all hogs
+    loops: float = 0.0  # hog loop iterations, all hogs, over the measured windows
+    seconds: float = 0.0
+
+    @property
+    def throughput(self) -> float | None:
+        return self.loops / self.seconds if self.seconds else None
 
     def p(self, q: float) -> float:
         ordered = sorted(self.frames)
@@ -114,15 +122,15 @@ class Rig:
             points.append((int(count), float(when)))
         return points
 
-    def run_probe(self, result: Result, focus: HelperProcess | None) -> Result:
-        code = PROBE.format(period=PERIOD_S, work=self.args.work_ms / 1e3, slots=self.args.frames)
+    def run_probe(self, result: Result, frames: int, focus: HelperProcess | None) -> None:
+        code = PROBE.format(period=PERIOD_S, work=self.args.work_ms / 1e3, slots=frames)
         probe = spawn_as("st-probe", code, user=USER, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         try:
             if focus is not None:
                 (reply,) = call_as(USER, focus.address, [call("ReportFocus", "ud", probe.pid, 0.0)])
                 assert reply["ok"], reply
                 wait(lambda: nice_of(probe.pid) == -8, "the probe's focus boost")
-            time.sleep(0.5)
+            time.sleep(0.3)
             before = self.checkpoint() if self.hogs else []
             assert probe.stdin is not None and probe.stdout is not None
             probe.stdin.write("go\n")
@@ -131,16 +139,15 @@ class Rig:
             after = self.checkpoint() if self.hogs else []
         finally:
             end(probe)
-        result.frames, result.missed, result.slots = (
-            report["frames"],
-            report["missed"],
-            report["slots"],
-        )
+        result.frames += report["frames"]
+        result.missed += report["missed"]
+        result.slots += report["slots"]
         if before:
-            result.throughput = sum(
-                (n2 - n1) / (t2 - t1) for (n1, t1), (n2, t2) in zip(before, after, strict=True)
+            window = statistics.fmean(
+                t2 - t1 for (_, t1), (_, t2) in zip(before, after, strict=True)
             )
-        return result
+            result.loops += sum(n2 - n1 for (n1, _), (n2, _) in zip(before, after, strict=True))
+            result.seconds += window
 
 
 def wait(condition: "object", what: str, timeout: float = 15.0) -> None:
@@ -163,30 +170,36 @@ def managed(hogs: list[subprocess.Popen[str]], own_sessions: bool) -> bool:
 
 
 def measure_setup(rig: Rig, own_sessions: bool, uid: int) -> list[Result]:
-    results = [rig.run_probe(Result("idle"), None)]
-    rig.start_hogs(own_sessions)
-    try:
-        results.append(rig.run_probe(Result("unmanaged"), None))
-    finally:
-        rig.stop_hogs()
-    for name, focus in (("SmoothTask, builds only", False), ("SmoothTask + focus", True)):
-        settings = f'[general]\nmode = "active"\n[policy]\nmanage_uids = [{uid}]\n'
-        log = rig.folder / f"helper-{own_sessions}-{focus}.log"
+    """The scenarios alternate, round after round, so that a disturbance from outside (other
+    work on the machine) spreads over all of them instead of spoiling one."""
+    names = ["idle", "unmanaged", "SmoothTask, builds only", "SmoothTask + focus"]
+    results = {name: Result(name) for name in names}
+    frames = max(1, rig.args.frames // rig.args.rounds)
+    settings = f'[general]\nmode = "active"\n[policy]\nmanage_uids = [{uid}]\n'
+    for round_number in range(rig.args.rounds):
+        rig.run_probe(results["idle"], frames, None)
+        rig.start_hogs(own_sessions)
+        try:
+            rig.run_probe(results["unmanaged"], frames, None)
+        finally:
+            rig.stop_hogs()
+        log = rig.folder / f"helper-{own_sessions}-{round_number}.log"
         helper = HelperProcess(rig.bus.address, log, settings=settings).start()
         try:
             rig.start_hogs(own_sessions)
             wait(lambda: managed(rig.hogs, own_sessions), "the hogs to be managed")
-            results.append(rig.run_probe(Result(name), helper if focus else None))
+            rig.run_probe(results["SmoothTask, builds only"], frames, None)
+            rig.run_probe(results["SmoothTask + focus"], frames, helper)
         finally:
             rig.stop_hogs()
             helper.stop()
-    return results
+    return [results[name] for name in names]
 
 
 def report(title: str, results: list[Result]) -> bool:
     idle, unmanaged = results[0], results[1]
     print(f"\n{title}")
-    print(f"  {'scenario':<25}{'p50 ms':>8}{'p99 ms':>8}{'p99/idle':>10}  {'missed':<15}"
+    print(f"  {'scenario':<25}{'p50 ms':>8}{'p99 ms':>8}{'p99/idle':>10}  {'missed':<17}"
           "hog throughput")  # fmt: skip
     ok = True
     for result in results:
@@ -199,7 +212,7 @@ def report(title: str, results: list[Result]) -> bool:
             if result.name.startswith("SmoothTask") and share < 0.9:
                 ok = False
         print(f"  {result.name:<25}{result.p(0.5):>8.1f}{result.p(0.99):>8.1f}{ratio:>10.2f}"
-              f"  {missed:<15}{throughput}")  # fmt: skip
+              f"  {missed:<17}{throughput}")  # fmt: skip
         if result.name.startswith("SmoothTask") and (
             ratio > 1.5 or result.missed > 0.01 * result.slots
         ):
@@ -212,6 +225,7 @@ def main() -> int:
     parser.add_argument("--hogs", type=int, default=4 * (os.cpu_count() or 2))
     parser.add_argument("--frames", type=int, default=360)
     parser.add_argument("--work-ms", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=3, help="alternations of the scenarios")
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("smoothness: needs root (it starts the helper and processes as the test user)")
@@ -228,7 +242,8 @@ def main() -> int:
     try:
         print(
             f"probe: {args.work_ms:g} ms of CPU every {PERIOD_S * 1e3:.1f} ms, {args.frames} "
-            f"frames; {args.hogs} hogs named cc1plus; {os.cpu_count()} CPUs; as {USER}"
+            f"frames in {args.rounds} rounds; {args.hogs} hogs named cc1plus; "
+            f"{os.cpu_count()} CPUs; as {USER}"
         )
         same = measure_setup(rig, own_sessions=False, uid=uid)
         other = measure_setup(rig, own_sessions=True, uid=uid)

@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -185,6 +186,10 @@ def test_a_reused_pid_never_gets_the_old_decision(
     old_identity = identity(old)
     actuator.sync(wants(want(old)), {}, always)
     assert nice_of(old.pid) == 19
+    # The kernel gives start times in clock ticks (10 ms): a pid reused within the same
+    # tick would look like the same process. Real reuse needs the pid counter to wrap
+    # around first; here (ns_last_pid) it could be that fast, so let a tick pass.
+    time.sleep(0.05)
     old.kill()
     old.wait()
     new = reuse_pid(old_identity.pid, "st-new", nice=5)

@@ -16,6 +16,7 @@ import psutil
 import pytest
 
 from smoothtask_helper import procinfo
+from smoothtask_helper.collectors.procfs import format_ionice
 from smoothtask_helper.priority import IOCLASS_BE, IOCLASS_IDLE, IOCLASS_NONE
 from tests.integration.conftest import managing_settings
 from tests.support.bus import HelperProcess, PrivateBus
@@ -153,9 +154,9 @@ def test_sigkill_restart_stop_restores_all_50_and_someone_elses_values_stay(
     originals: dict[int, tuple[int, str]] = {}
     for i in range(50):
         start_io = ORIGINAL_IONICE[i % len(ORIGINAL_IONICE)]
-        started.append(spawn_as("cc1", user=tester.pw_name, nice=i % 5, ionice=start_io))
-    for proc in started:
-        originals[proc.pid] = wait_for(settled(proc.pid), 10, "its start values")
+        proc = spawn_as("cc1", user=tester.pw_name, nice=i % 5, ionice=start_io)
+        started.append(proc)
+        originals[proc.pid] = (i % 5, format_ionice(*start_io))  # set before it runs cc1
     pids = list(originals)
 
     def all_managed() -> bool:
@@ -183,19 +184,6 @@ def test_sigkill_restart_stop_restores_all_50_and_someone_elses_values_stay(
         expected_nice = 7 if pid == theirs_nice else nice
         expected_io = "best-effort/2" if pid == theirs_io else io
         assert values(pid) == (expected_nice, expected_io), pid
-
-
-def settled(pid: int) -> Any:
-    """The values a child started with, once it runs Python (its preexec set them)."""
-
-    def check() -> tuple[int, str] | None:
-        try:
-            exe = Path(f"/proc/{pid}/exe").resolve().name
-        except OSError:
-            return None
-        return values(pid) if exe.startswith("python") else None
-
-    return check
 
 
 def all_managed_but_theirs(pids: list[int], theirs_nice: int, theirs_io: int) -> Any:

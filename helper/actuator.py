@@ -265,9 +265,17 @@ class Actuator:
             report.journal_error = f"cannot write the journal {self.journal.path}: {exc}"
             log.error("%s; no priority changed", report.journal_error)
             return report
+        unapplied = []
         for plan in plans:
             if self._set_lever(plan.record, plan.lever, plan.before, plan.target):
                 report.applied += 1
+            if _READ[plan.lever](plan.record.identity.pid) != plan.target:
+                unapplied.append(plan)  # gone, or the write failed (e.g. in mid-exec)
+        if unapplied:
+            # as if never planned: our value must not be recorded as in force, or the next
+            # sync would take the unchanged value for someone else's and give it up
+            self._roll_back(unapplied, [])
+            self.journal.mark()
         for group, value in group_plans:
             if write_group(group.kind, group.key, group.member, value):
                 report.applied += 1
@@ -280,12 +288,14 @@ class Actuator:
         plans: list[_Plan],
         group_plans: list[tuple[GroupRecord, int]],
     ) -> None:
-        """Forget planned changes that could not be journalled (none was made)."""
+        """Forget planned changes that could not be journalled or did not take; a thread
+        that did take the new value is put back first."""
         for plan in plans:
             state: LeverRecord | None = getattr(plan.record, plan.lever)
             if state is None:
                 continue
             if plan.new:
+                self._restore_lever(plan.record, plan.lever)
                 setattr(plan.record, plan.lever, None)
             else:
                 state.ours = plan.before

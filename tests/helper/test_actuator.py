@@ -13,6 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from smoothtask_helper import actuator as actuator_module
 from smoothtask_helper import levers, procinfo
 from smoothtask_helper.actuator import Actuator, GroupWant, ProcessWant
 from smoothtask_helper.journal import Journal
@@ -280,3 +281,22 @@ def test_cgroup_weight_is_set_and_restored(
     assert int(weight_file.read_text()) == lever.value_for(10)
     actuator.sync({}, {}, always)
     assert int(weight_file.read_text()) == original
+
+
+def test_a_write_that_did_not_take_is_tried_again_not_given_up(
+    actuator: Actuator, procs: list[subprocess.Popen[bytes]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write can fail for a moment (a process in mid-exec). Such a failure cannot be made
+    to happen on demand, so the ionice writer is replaced for one sync (the only fake here)."""
+    proc = spawn_as("st-flaky")
+    procs.append(proc)
+    desired = wants(want(proc))
+    monkeypatch.setitem(actuator_module._WRITE, "ionice", lambda _tid, _value: False)
+    actuator.sync(desired, {}, always)
+    assert (nice_of(proc.pid), ionice_of(proc.pid)) == (19, "none")
+    monkeypatch.undo()
+    report = actuator.sync(desired, {}, always)
+    assert report.released == []  # the unchanged value was not taken for someone else's
+    assert (nice_of(proc.pid), ionice_of(proc.pid)) == (19, "best-effort/7")
+    actuator.restore_all()
+    assert (nice_of(proc.pid), ionice_of(proc.pid)) == (0, "none")

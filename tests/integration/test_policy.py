@@ -150,40 +150,45 @@ def test_sigkill_restart_stop_restores_all_50_and_someone_elses_values_stay(
     started: list[subprocess.Popen[bytes]],
 ) -> None:
     settings = managing_settings(tester.pw_uid)
-    helper = HelperProcess(polkit_bus.address, tmp_path / "helper.log", settings=settings).start()
-    originals: dict[int, tuple[int, str]] = {}
-    for i in range(50):
-        start_io = ORIGINAL_IONICE[i % len(ORIGINAL_IONICE)]
-        proc = spawn_as("cc1", user=tester.pw_name, nice=i % 5, ionice=start_io)
-        started.append(proc)
-        originals[proc.pid] = (i % 5, format_ionice(*start_io))  # set before it runs cc1
-    pids = list(originals)
+    first = HelperProcess(polkit_bus.address, tmp_path / "helper.log", settings=settings).start()
+    second = HelperProcess(polkit_bus.address, tmp_path / "helper.log", settings=None)
+    try:
+        originals: dict[int, tuple[int, str]] = {}
+        for i in range(50):
+            start_io = ORIGINAL_IONICE[i % len(ORIGINAL_IONICE)]
+            proc = spawn_as("cc1", user=tester.pw_name, nice=i % 5, ionice=start_io)
+            started.append(proc)
+            originals[proc.pid] = (i % 5, format_ionice(*start_io))  # set before it runs cc1
+        pids = list(originals)
 
-    def all_managed() -> bool:
-        return all(nice_of(pid) == 19 and ionice_of(pid) == "best-effort/7" for pid in pids)
+        def all_managed() -> bool:
+            return all(nice_of(pid) == 19 and ionice_of(pid) == "best-effort/7" for pid in pids)
 
-    wait_for(all_managed, 20, "all 50 at BACKGROUND values")
-    theirs_nice, theirs_io = pids[0], pids[1]
-    os.setpriority(os.PRIO_PROCESS, theirs_nice, 7)  # someone else renices them
-    psutil.Process(theirs_io).ionice(IOCLASS_BE, 2)
-    for _ in range(3):
-        wait_for_samples(helper.address, 2)
+        wait_for(all_managed, 30, "all 50 at BACKGROUND values")
+        theirs_nice, theirs_io = pids[0], pids[1]
+        os.setpriority(os.PRIO_PROCESS, theirs_nice, 7)  # someone else renices them
+        psutil.Process(theirs_io).ionice(IOCLASS_BE, 2)
+        for _ in range(3):
+            wait_for_samples(first.address, 2)
+            assert nice_of(theirs_nice) == 7 and ionice_of(theirs_io) == "best-effort/2"
+
+        first.kill()  # SIGKILL: no clean-up
+        assert all(nice_of(pid) == 19 for pid in pids if pid != theirs_nice)
+        second.start()
+        status = ctl_json(second.address, "status")
+        assert status["journal"]["restored_at_start"] == 50  # (theirs_nice: only its ionice)
+        wait_for(all_managed_but_theirs(pids, theirs_nice, theirs_io), 30, "managed again")
         assert nice_of(theirs_nice) == 7 and ionice_of(theirs_io) == "best-effort/2"
+        assert second.stop() == 0, second.log()
 
-    helper.kill()  # SIGKILL: no clean-up
-    assert all(nice_of(pid) == 19 for pid in pids if pid != theirs_nice)
-    helper = HelperProcess(polkit_bus.address, tmp_path / "helper.log", settings=None).start()
-    status = ctl_json(helper.address, "status")
-    assert status["journal"]["restored_at_start"] == 50  # (theirs_nice: only its ionice)
-    wait_for(all_managed_but_theirs(pids, theirs_nice, theirs_io), 20, "managed again")
-    assert nice_of(theirs_nice) == 7 and ionice_of(theirs_io) == "best-effort/2"
-    assert helper.stop() == 0, helper.log()
-
-    for pid in pids:
-        nice, io = originals[pid]
-        expected_nice = 7 if pid == theirs_nice else nice
-        expected_io = "best-effort/2" if pid == theirs_io else io
-        assert values(pid) == (expected_nice, expected_io), pid
+        for pid in pids:
+            nice, io = originals[pid]
+            expected_nice = 7 if pid == theirs_nice else nice
+            expected_io = "best-effort/2" if pid == theirs_io else io
+            assert values(pid) == (expected_nice, expected_io), pid
+    finally:
+        first.stop()
+        second.stop()
 
 
 def all_managed_but_theirs(pids: list[int], theirs_nice: int, theirs_io: int) -> Any:

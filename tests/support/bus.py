@@ -17,6 +17,26 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = ROOT / "scripts"
 
 
+def name_owner_pid(address: str, name: str = api.BUS_NAME) -> int | None:
+    """The pid of the process that owns ``name`` on the bus, or None."""
+    result = subprocess.run(
+        [
+            "dbus-send",
+            f"--bus={address}",
+            "--print-reply",
+            "--dest=org.freedesktop.DBus",
+            "/",
+            "org.freedesktop.DBus.GetConnectionUnixProcessID",
+            f"string:{name}",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    words = result.stdout.split()
+    return int(words[-1]) if result.returncode == 0 and words and words[-1].isdigit() else None
+
+
 def name_has_owner(address: str, name: str = api.BUS_NAME) -> bool:
     result = subprocess.run(
         [
@@ -116,7 +136,8 @@ class HelperProcess:
         def ready() -> bool:
             if self.proc is not None and self.proc.poll() is not None:
                 raise RuntimeError(f"helper exited with {self.proc.returncode}:\n{self.log()}")
-            return name_has_owner(self.address)
+            # this helper, not one an earlier test left running
+            return self.proc is not None and name_owner_pid(self.address) == self.proc.pid
 
         wait_for(ready, timeout, "the helper to own its bus name")
         return self

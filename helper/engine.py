@@ -496,7 +496,8 @@ class Engine:
             self._focus = _Focus(
                 target.identity, target.comm, target.uid, time.monotonic(), user_idle_s
             )
-        self._full_pass = True
+        # no full pass: the next tick reprocesses the processes that join or leave the
+        # focus group, and all of them if the boost itself switches on or off (context)
         return self.focus_json()
 
     def focus_json(self) -> dict[str, Any] | None:

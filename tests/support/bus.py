@@ -130,6 +130,8 @@ class HelperProcess:
             ],
             stdout=log,
             stderr=log,
+            # its own session, as under systemd: its work is not the test's session's
+            start_new_session=True,
         )
         log.close()
 

@@ -403,6 +403,8 @@ class Actuator:
         """Put back every value that still holds ours; empty the journal. Used at stop,
         on pause and at start (for what a crashed run left)."""
         restored = 0
+        if not (self.journal.processes or self.journal.groups or self.journal.dirty):
+            return 0  # nothing to put back, nothing to write
         for identity, record in list(self.journal.processes.items()):
             if record.holds_values() and self._restore_process(record):
                 restored += 1

@@ -3,6 +3,7 @@ actuator, history and alerts. The D-Bus service delegates every request here; th
 loop (daemon.py) hands each sample to ``on_sample``.
 """
 
+import fcntl
 import json
 import logging
 from dataclasses import dataclass
@@ -87,7 +88,7 @@ class Control:
             lambda text, source: parse_rules(text, source, self.defaults.types),
             RulesDocument((), {}),
         )
-        self.state_problem = ensure_folder(folders.state, 0o700)
+        self.state_problem = ensure_folder(folders.state, 0o700) or self._lock_state()
         self.settings_file.load()
         self.rules_file.load()
         self._ananicy: list[tuple[str, AnanicyLoad]] = []
@@ -96,6 +97,7 @@ class Control:
         self.restored_at_start = 0
         actuator = self._make_actuator()
         self.engine = Engine(self.settings, ruleset, actuator, self.levers)
+        self.engine.enabled = False  # until start_acting(): this helper owns its bus name
         self.history = History(self.settings.history_s, self.interval_s)
         self.limiter = RateLimiter(self.settings.calls_per_s, self.settings.call_burst)
         for problem in (self.settings_file.error, self.rules_file.error, self.state_problem):
@@ -103,6 +105,20 @@ class Control:
                 self._degraded("A configuration problem", problem)
 
     # -- assembly --------------------------------------------------------------------------
+
+    def _lock_state(self) -> str | None:
+        """Hold the state folder's lock for the life of the helper: two helpers on one
+        journal would restore each other's changes. None, or why it is not ours."""
+        try:
+            self._lock = (self.folders.state / "lock").open("a")
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Unavailable(
+                f"another helper uses {self.folders.state} (its lock is held)"
+            ) from None
+        except OSError as exc:
+            return f"cannot lock {self.folders.state}: {exc.strerror}"
+        return None
 
     @property
     def settings(self) -> Settings:
@@ -198,6 +214,10 @@ class Control:
         self.limiter.configure(settings.calls_per_s, settings.call_burst)
         if rules_may_change:
             self.engine.set_rules(self._build_rules())
+
+    def start_acting(self) -> None:
+        """This helper is the one on its bus: from the next sample it changes priorities."""
+        self.engine.enabled = True
 
     def close(self) -> int:
         """At stop: put back every value we changed."""

@@ -125,6 +125,7 @@ class Engine:
         self._own_autogroup = procinfo.read_autogroup(self.own_pid)
         self._shown_managed: set[Identity] = set()
         self.last_report = Report()
+        self.enabled = True  # False: decide, but change nothing yet (see Control)
 
     # -- configuration -----------------------------------------------------------------
 
@@ -134,7 +135,7 @@ class Engine:
 
     @property
     def acting(self) -> bool:
-        return self.mode == "active" and self.actuator is not None
+        return self.mode == "active" and self.actuator is not None and self.enabled
 
     def configure(self, settings: Settings) -> None:
         self.settings = settings

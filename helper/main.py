@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from dbus_fast import DBusError, NameFlag, RequestNameReply
+from dbus_fast.aio import MessageBus
 
 from smoothtask_helper import api, bus
 from smoothtask_helper.control import DEFAULT_CONFIG_DIR, DEFAULT_STATE_DIR, Control, Folders
@@ -60,28 +61,37 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+async def own_name(connection: MessageBus, choice: str) -> None:
+    try:
+        reply = await connection.request_name(api.BUS_NAME, NameFlag.DO_NOT_QUEUE)
+    except DBusError as exc:  # e.g. the bus policy lets only root own the name
+        raise HelperExit(f"cannot own {api.BUS_NAME}: {exc.text}") from None
+    if reply not in (RequestNameReply.PRIMARY_OWNER, RequestNameReply.ALREADY_OWNER):
+        raise HelperExit(f"{api.BUS_NAME} is already owned on {bus.describe(choice)}")
+
+
 async def serve(choice: str, interval_s: float | None, folders: Folders) -> None:
-    control = Control(folders, interval_s)  # restores what a crashed run left, first
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):  # from the start: a stop restores too
+        loop.add_signal_handler(signum, stop.set)
+    bus.make_bus(choice)  # a malformed --bus is refused before anything is read or written
+    # Restores what a crashed run left (its lock keeps a second helper off the journal), but
+    # changes nothing new until this helper owns its name (it may not be the only one).
+    control = Control(folders, interval_s)
     sampler = Sampler(control.interval_s)
     try:
         helper = Helper(sampler, control)
         connection = await bus.connect(choice)
         try:
             helper.interface.attach(connection)
+            # exported before the name is taken: the call that activated us must find it
             connection.export(api.OBJECT_PATH, helper.interface)
-            try:
-                reply = await connection.request_name(api.BUS_NAME, NameFlag.DO_NOT_QUEUE)
-            except DBusError as exc:  # e.g. the bus policy lets only root own the name
-                raise HelperExit(f"cannot own {api.BUS_NAME}: {exc.text}") from None
-            if reply not in (RequestNameReply.PRIMARY_OWNER, RequestNameReply.ALREADY_OWNER):
-                raise HelperExit(f"{api.BUS_NAME} is already owned on {bus.describe(choice)}")
+            await own_name(connection, choice)
+            control.start_acting()
             log.info(
                 "serving %s on %s as %s", api.BUS_NAME, bus.describe(choice), connection.unique_name
             )
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(signum, stop.set)
             await helper.run(connection, stop)
             log.info("stopping")
         finally:

@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import pwd
+import shutil
 import signal
 import statistics
 import subprocess
@@ -255,6 +256,7 @@ def main() -> int:
         rig.stop_hogs()
         polkitd.stop()
         bus.stop()
+        shutil.rmtree(folder, ignore_errors=True)
     ok = report("hogs in the probe's session (nice weighs within a session):", same)
     ok &= report("each hog in a session of its own (autogroups):", other)
     print(f"\ntarget (SmoothTask: p99 <= 1.5 x idle, <= 1% missed, hogs >= 90%): "

@@ -10,9 +10,8 @@ from tests.support.run_as import drop_to
 
 if __name__ == "__main__":
     drop_to(sys.argv[1])
-    folder = tempfile.mkdtemp(prefix="st-intruder-")
-    sys.exit(
-        main.main(
+    with tempfile.TemporaryDirectory(prefix="st-intruder-") as folder:
+        code = main.main(
             ["--bus", sys.argv[2], "--config-dir", f"{folder}/c", "--state-dir", f"{folder}/s"]
         )
-    )
+    sys.exit(code)

@@ -3,12 +3,12 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 # Reinstall when the set of modules changes (the strict editable install links files).
-SOURCES := $(shell find helper smoothtask_gui bpf -name '*.py' -o -name '*.xml' -o -name '*.c' -o -name '*.h' 2>/dev/null | sort)
+SOURCES := $(shell find helper smoothtask_gui bpf -name '*.py' -o -name '*.xml' -o -name '*.toml' -o -name '*.c' -o -name '*.h' 2>/dev/null | sort)
 STAMP_RUN := $(VENV)/.setup-run
 STAMP_TEST := $(VENV)/.setup-test
 PY_PATHS := $(wildcard helper smoothtask_gui tests bench examples)
 
-.PHONY: run test lint typecheck pytest bench screenshots introspection clean
+.PHONY: run test lint typecheck pytest bench smoothness screenshots introspection install uninstall clean
 
 run: $(STAMP_RUN)
 	scripts/run.sh $(ARGS)
@@ -53,6 +53,17 @@ bench: $(STAMP_TEST)
 	$(BIN)/python bench/ebpf_startup.py
 	$(BIN)/python bench/ebpf_overhead.py
 	$(BIN)/python bench/gpu_fdinfo.py
+
+smoothness: $(STAMP_TEST)
+	scripts/test-users.sh
+	$(BIN)/python bench/smoothness.py
+
+# DESTDIR, PREFIX (/usr/local), PYTHON and the folders in scripts/install.sh may be set.
+install:
+	scripts/install.sh install
+
+uninstall:
+	scripts/install.sh uninstall
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache

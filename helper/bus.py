@@ -6,6 +6,9 @@ such as ``unix:path=/tmp/x/bus``.
 
 import asyncio
 import errno
+import logging
+import socket
+from typing import Any
 
 from dbus_fast import BusType
 from dbus_fast.aio import MessageBus
@@ -13,8 +16,41 @@ from dbus_fast.errors import DBusFastError
 
 from smoothtask_helper.errors import InvalidArgument, Unavailable
 
+log = logging.getLogger(__name__)
+
 DEFAULT_BUS = "system"
 CONNECT_TIMEOUT_S = 5.0
+
+
+class _WaitWhenFull:
+    """The bus socket, but a send that would block sends nothing instead of raising.
+
+    dbus-fast's writer (5.2, like dbus-next: altdesktop/python-dbus-next#153) tries to
+    send a new message at once while an earlier one is still half written, and takes the
+    resulting EAGAIN for a broken connection: two large replies at the same moment (any
+    local user calling GetSnapshot twice) would disconnect the helper. With 0 bytes sent
+    the writer keeps the message and waits until the socket is writable, as it does after
+    any partial send. tests/integration/test_service.py reproduces the failure."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+
+    def send(self, data: Any) -> int:
+        try:
+            return self._sock.send(data)
+        except BlockingIOError:
+            return 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+def harden_writes(connection: MessageBus) -> None:
+    writer = getattr(connection, "_writer", None)
+    if writer is None or not isinstance(getattr(writer, "sock", None), socket.socket):
+        log.warning("dbus-fast's writer has changed; cannot guard its sends (see bus.py)")
+        return
+    writer.sock = _WaitWhenFull(writer.sock)
 
 
 def describe(choice: str) -> str:
@@ -53,7 +89,9 @@ async def connect(choice: str, timeout: float = CONNECT_TIMEOUT_S) -> MessageBus
     """Connect, turning every way of failing into a one-line ``SmoothTaskError``."""
     bus = make_bus(choice)
     try:
-        return await asyncio.wait_for(bus.connect(), timeout)
+        connected = await asyncio.wait_for(bus.connect(), timeout)
+        harden_writes(connected)
+        return connected
     except TimeoutError:
         raise Unavailable(f"cannot connect to {describe(choice)}: timed out") from None
     except (OSError, DBusFastError, ValueError) as exc:

@@ -1,6 +1,7 @@
 """Plain-text rendering of helper documents for smoothtaskctl (``--json`` skips this)."""
 
 import pwd
+import time
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
@@ -42,6 +43,7 @@ def status(doc: JsonDict) -> str:
         f"sampling every {doc['interval_s']:g} s, pid {doc['pid']}, uid {doc['uid']}",
     ]
     lines += [f"limitation: {item}" for item in doc.get("limitations", [])]
+    lines.append(f"policy: {_policy_line(doc)}")
     probes: JsonDict = doc.get("probes", {})
     if not probes:
         lines.append("eBPF probes: none in this version")
@@ -98,6 +100,7 @@ def processes(procs: list[JsonDict], limit: int | None) -> str:
             p["pid"],
             user_name(p["uid"]),
             p["class"],
+            p["type"],
             p["nice"],
             p["ionice"],
             f"{p['cpu_percent']:.1f}",
@@ -106,7 +109,7 @@ def processes(procs: list[JsonDict], limit: int | None) -> str:
         )
         for p in ordered
     )
-    return table(("PID", "USER", "CLASS", "NICE", "IONICE", "CPU%", "RSS", "COMMAND"), rows)
+    return table(("PID", "USER", "CLASS", "TYPE", "NICE", "IONICE", "CPU%", "RSS", "COMMAND"), rows)
 
 
 def snapshot(doc: JsonDict, limit: int | None) -> str:
@@ -129,3 +132,102 @@ def snapshot(doc: JsonDict, limit: int | None) -> str:
     lines.append("")
     lines.append(processes(doc["processes"], limit))
     return "\n".join(lines)
+
+
+def class_change(doc: JsonDict) -> str:
+    who = f"pid {doc['pid']} ({doc['comm']})"
+    wanted = doc["requested"] or "the policy's class"
+    if doc["applied"]:
+        return f"{who}: {doc['class']} — nice {doc['nice']}, ionice {doc['ionice']}"
+    if doc["mode"] != "active":
+        return f"{who}: {wanted} recorded; not applied while the helper is {doc['mode']}"
+    if doc["class"] is None:
+        return f"{who}: {wanted} recorded; it applies at the next sample"
+    return f"{who}: {doc['class']} ({doc['reason']}); nice {doc['nice']}, ionice {doc['ionice']}"
+
+
+def focus(doc: JsonDict) -> str:
+    current = doc["focus"]
+    if current is None:
+        return "focus: none"
+    state = "boosted" if current["boosting"] else "not boosted (the user is idle)"
+    return f"focus: pid {current['pid']} ({current['comm']}), {state}"
+
+
+def rules(doc: JsonDict) -> str:
+    if "rules_total" not in doc:  # the reply to --set
+        return f"{doc['path']}: {doc['rules']} rules saved and in force"
+    lines = []
+    for source in doc["sources"]:
+        line = f"{source['name']}: {source['rules']} rules"
+        if source.get("path"):
+            line += f" from {source['path']}"
+        if source.get("error"):
+            line += f" — ERROR (last good version in force): {source['error']}"
+        if source.get("error_count"):
+            line += f" — {source['error_count']} lines skipped"
+        lines.append(line)
+        lines += [f"  {e}" for e in source.get("errors", [])[:10]]
+    lines.append("")
+    rows = ((r["name"], r["type"], r["class"] or "-", r["source"]) for r in doc["rules"])
+    lines.append(table(("RULE", "TYPE", "CLASS", "SOURCE"), rows))
+    return "\n".join(lines)
+
+
+def settings(doc: JsonDict) -> str:
+    lines = [f"{doc['path']} ({doc['source']})"]
+    if doc.get("error"):
+        lines.append(f"ERROR (last good settings in force): {doc['error']}")
+    for section, values in doc["settings"].items():
+        for key, value in values.items():
+            lines.append(f"{section}.{key} = {value}")
+    return "\n".join(lines)
+
+
+def mode(doc: JsonDict) -> str:
+    text = f"mode: {doc['mode']} (was {doc['previous']})"
+    if doc["restored"]:
+        text += f"; {doc['restored']} processes and groups restored"
+    return text
+
+
+def alerts(items: list[JsonDict]) -> str:
+    if not items:
+        return "no alerts"
+    rows = (
+        (
+            a["id"],
+            time.strftime("%H:%M:%S", time.localtime(a["time"])),
+            a["severity"],
+            a["kind"],
+            a["title"],
+        )
+        for a in items
+    )
+    return table(("ID", "TIME", "SEVERITY", "KIND", "TITLE"), rows)
+
+
+def history(samples: list[JsonDict]) -> str:
+    if not samples:
+        return "no samples yet"
+    span = samples[-1]["time"] - samples[0]["time"]
+    cpu = [s["cpu"]["percent"] for s in samples]
+    mem = [s["memory"]["percent"] for s in samples]
+    return (
+        f"{len(samples)} samples over {span:.0f} s: CPU avg {sum(cpu) / len(cpu):.1f}% "
+        f"(max {max(cpu):.1f}%), memory avg {sum(mem) / len(mem):.1f}%"
+    )
+
+
+def _policy_line(doc: JsonDict) -> str:
+    policy = doc.get("policy", {})
+    levers = [n for n, lever in doc.get("levers", {}).items() if lever.get("available")]
+    parts = [
+        f"{policy.get('managed_processes', 0)} processes managed",
+        f"levers: {', '.join(levers) or 'none'}",
+    ]
+    for name in ("settings", "rules"):
+        error = doc.get(name, {}).get("error")
+        if error:
+            parts.append(f"{name} file invalid (last good in force): {error}")
+    return "; ".join(parts)

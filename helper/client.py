@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from dbus_fast import Message, MessageType
+from dbus_fast import Message, MessageFlag, MessageType
 from dbus_fast.aio import MessageBus
 
 from smoothtask_helper import api, bus
@@ -16,6 +16,8 @@ from smoothtask_helper.errors import Internal, SmoothTaskError, Unavailable, err
 from smoothtask_helper.model import JsonDict
 
 CALL_TIMEOUT_S = 10.0
+# A change may wait for a person to authenticate in a polkit agent's dialog.
+INTERACTIVE_TIMEOUT_S = 120.0
 
 _DBUS = ("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus")
 _NOT_RUNNING = frozenset(
@@ -35,17 +37,28 @@ class HelperClient:
     def disconnect(self) -> None:
         self.connection.disconnect()
 
-    async def call(self, member: str, signature: str = "", body: list[Any] | None = None) -> Any:
-        """Call a method of the helper; returns the reply's single value."""
+    async def call(
+        self,
+        member: str,
+        signature: str = "",
+        body: list[Any] | None = None,
+        interactive: bool = False,
+    ) -> Any:
+        """Call a method of the helper; returns the reply's single value. ``interactive``:
+        polkit may ask the person to authenticate (changes made on their request)."""
         reply = await self._call(
-            api.BUS_NAME, api.OBJECT_PATH, api.INTERFACE, member, signature, body
+            api.BUS_NAME, api.OBJECT_PATH, api.INTERFACE, member, signature, body, interactive
         )
         return reply[0] if reply else None
 
     async def call_json(
-        self, member: str, signature: str = "", body: list[Any] | None = None
+        self,
+        member: str,
+        signature: str = "",
+        body: list[Any] | None = None,
+        interactive: bool = False,
     ) -> Any:
-        text = await self.call(member, signature, body)
+        text = await self.call(member, signature, body, interactive)
         try:
             return json.loads(text)
         except (TypeError, ValueError):
@@ -61,6 +74,50 @@ class HelperClient:
 
     async def list_processes(self) -> list[JsonDict]:
         result: list[JsonDict] = await self.call_json("ListProcesses")
+        return result
+
+    async def get_history(self, seconds: int) -> list[JsonDict]:
+        result: list[JsonDict] = await self.call_json("GetHistory", "u", [seconds])
+        return result
+
+    async def get_alerts(self, since_id: int = 0) -> JsonDict:
+        result: JsonDict = await self.call_json("GetAlerts", "u", [since_id])
+        return result
+
+    async def get_rules(self) -> JsonDict:
+        result: JsonDict = await self.call_json("GetRules")
+        return result
+
+    async def get_settings(self) -> JsonDict:
+        result: JsonDict = await self.call_json("GetSettings")
+        return result
+
+    async def set_process_class(self, pid: int, process_class: str) -> JsonDict:
+        result: JsonDict = await self.call_json(
+            "SetProcessClass", "us", [pid, process_class], interactive=True
+        )
+        return result
+
+    async def reset_process_class(self, pid: int) -> JsonDict:
+        result: JsonDict = await self.call_json("ResetProcessClass", "u", [pid], interactive=True)
+        return result
+
+    async def set_rules(self, rules_toml: str) -> JsonDict:
+        result: JsonDict = await self.call_json("SetRules", "s", [rules_toml], interactive=True)
+        return result
+
+    async def set_settings(self, changes: JsonDict) -> JsonDict:
+        result: JsonDict = await self.call_json(
+            "SetSettings", "s", [json.dumps(changes)], interactive=True
+        )
+        return result
+
+    async def set_mode(self, mode: str) -> JsonDict:
+        result: JsonDict = await self.call_json("SetMode", "s", [mode], interactive=True)
+        return result
+
+    async def report_focus(self, pid: int, user_idle_s: float = 0.0) -> JsonDict:
+        result: JsonDict = await self.call_json("ReportFocus", "ud", [pid, user_idle_s])
         return result
 
     async def helper_running(self) -> bool:
@@ -109,6 +166,7 @@ class HelperClient:
         member: str,
         signature: str = "",
         body: list[Any] | None = None,
+        interactive: bool = False,
     ) -> list[Any]:
         message = Message(
             destination=destination,
@@ -117,12 +175,14 @@ class HelperClient:
             member=member,
             signature=signature,
             body=body or [],
+            flags=MessageFlag.ALLOW_INTERACTIVE_AUTHORIZATION if interactive else MessageFlag.NONE,
         )
+        timeout = INTERACTIVE_TIMEOUT_S if interactive else CALL_TIMEOUT_S
         try:
-            reply = await asyncio.wait_for(self.connection.call(message), CALL_TIMEOUT_S)
+            reply = await asyncio.wait_for(self.connection.call(message), timeout)
         except TimeoutError:
             raise Unavailable(
-                f"the helper did not answer {member} within {CALL_TIMEOUT_S:.0f} s"
+                f"the helper did not answer {member} within {timeout:.0f} s"
             ) from None
         except (OSError, EOFError) as exc:
             raise Unavailable(f"lost the connection to {self._where}: {exc}") from None

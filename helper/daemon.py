@@ -14,6 +14,7 @@ from dbus_fast.aio import MessageBus
 from smoothtask_helper import api
 from smoothtask_helper.collectors.ebpf import EbpfCollector, EventBatch
 from smoothtask_helper.collectors.gpu import off_status
+from smoothtask_helper.control import Control
 from smoothtask_helper.model import JsonDict, Snapshot
 from smoothtask_helper.sampler import Sampler
 from smoothtask_helper.service import HelperInterface, to_json
@@ -22,22 +23,25 @@ log = logging.getLogger(__name__)
 
 EVENT_COALESCE_S = 0.02  # exec bursts: patch the sample at most this often
 EVENT_POLL_S = 0.05  # when the ring buffer has no descriptor to wait on
+FILE_POLL_S = 1.0  # hand edits of settings and rules apply within 2 s
 
 
 class Helper:
     """Holds the latest sample and the helper's status; implements ``HelperState``."""
 
-    def __init__(self, sampler: Sampler, ebpf: EbpfCollector) -> None:
+    def __init__(self, sampler: Sampler, control: Control, ebpf: EbpfCollector) -> None:
         self._sampler = sampler
+        self._control = control
         self._ebpf = ebpf
         self._started_at = time.time()
         self._started_monotonic = time.monotonic()
         self._samples_taken = 0
-        self._latest = sampler.sample()  # first figures at once, before the bus is up
+        # first figures at once, before the bus is up
+        self._latest = control.on_sample(sampler.sample())
         self._startup = {"first_sample_s": round(_seconds_since_process_start(), 4)}
         self._pending_execs: set[int] = set()
-        self._flush_scheduled = False
-        self.interface = HelperInterface(self)
+        self._flush: asyncio.TimerHandle | None = None
+        self.interface = HelperInterface(self, control)
 
     def latest(self) -> Snapshot:
         return self._latest
@@ -47,10 +51,12 @@ class Helper:
         limitations = [] if privileged else ["not running as root: priorities cannot be changed"]
         if self._ebpf.state == "unavailable":
             limitations.append("eBPF unavailable: see probes for the reasons")
+        policy = self._control.status()  # mode, levers, settings, rules, journal (control.py)
+        limitations += [x for x in policy.pop("policy_limitations") if x not in limitations]
         gpu = self._sampler.gpu.status() if self._sampler.gpu is not None else off_status()
         return {
+            **policy,
             "version": api.VERSION,
-            "mode": "active",
             "probes": self._ebpf.probe_status(),
             "ebpf": self._ebpf.status(),
             "startup": self._startup,
@@ -74,9 +80,12 @@ class Helper:
 
     def tick(self) -> None:
         started = time.monotonic()
-        self._latest = self._sampler.sample()
+        self._sampler.interval_s = self._control.interval_s
+        self._latest = self._control.on_sample(self._sampler.sample())
         self._samples_taken += 1
-        self.interface.Sample(to_json(self._latest.summary_json()))
+        summary = to_json(self._latest.summary_json())
+        self.interface.Sample(summary)
+        self._control.remember(self._latest.time, summary)
         log.debug("sample %d took %.1f ms", self._samples_taken, 1e3 * (time.monotonic() - started))
 
     # -- eBPF ------------------------------------------------------------------------
@@ -89,8 +98,8 @@ class Helper:
         await loop.run_in_executor(None, self._ebpf.load)
         self._startup["ebpf_ready_s"] = round(_seconds_since_process_start(), 4)
         self._startup["ebpf_load_s"] = round(self._ebpf.timings.get("load_s", 0.0), 4)
-        if self._ebpf.state == "ready":
-            self._latest = self._sampler.sample()  # eBPF figures at once, not at the tick
+        if self._ebpf.state == "ready":  # eBPF figures at once, not at the next tick
+            self._latest = self._control.on_sample(self._sampler.sample(), tick=False)
             self._follow_events(loop)
         self.interface.StatusChanged(to_json(self.status()))
 
@@ -130,17 +139,24 @@ class Helper:
         if batch.oom_kills:
             for kill in batch.oom_kills:
                 log.warning("OOM kill: pid %d (%s), uid %s", kill.pid, kill.comm, kill.uid)
-            self._latest = self._sampler.with_oom_kills(self._latest)
-        if self._pending_execs and not self._flush_scheduled:
-            self._flush_scheduled = True
-            asyncio.get_running_loop().call_later(EVENT_COALESCE_S, self._flush_execs)
+            self._latest = self._control.on_sample(
+                self._sampler.with_oom_kills(self._latest), tick=False
+            )
+        if self._pending_execs and self._flush is None:
+            self._flush = asyncio.get_running_loop().call_later(EVENT_COALESCE_S, self._flush_execs)
 
     def _flush_execs(self) -> None:
-        self._flush_scheduled = False
+        self._flush = None
         pids, self._pending_execs = sorted(self._pending_execs), set()
-        self._latest = self._sampler.with_new_processes(self._latest, pids)
+        # new processes are classified and acted on at once (hysteresis counts ticks only)
+        self._latest = self._control.on_sample(
+            self._sampler.with_new_processes(self._latest, pids), tick=False
+        )
 
     def stop_ebpf(self) -> None:
+        if self._flush is not None:
+            self._flush.cancel()
+            self._flush = None
         fd = self._ebpf.events_fd()
         if fd is not None:
             asyncio.get_running_loop().remove_reader(fd)
@@ -151,10 +167,10 @@ class Helper:
     async def run(self, bus: MessageBus, stop: asyncio.Event) -> None:
         """Tick on a drift-free beat until ``stop`` is set or the bus goes away."""
         loop = asyncio.get_running_loop()
-        interval = self._sampler.interval_s
-        next_tick = loop.time() + interval  # the first sample was taken at start
+        next_tick = loop.time() + self._control.interval_s  # the first sample was at start
         disconnected = asyncio.ensure_future(bus.wait_for_disconnect())  # type: ignore[no-untyped-call]
         stopping = asyncio.ensure_future(stop.wait())
+        watching = asyncio.ensure_future(self._watch_files())
         loading = asyncio.ensure_future(self.load_ebpf())
         loading_nvml = asyncio.ensure_future(self.load_nvml())
         try:
@@ -171,15 +187,22 @@ class Helper:
                     log.error("lost the connection to the bus; stopping")
                     return
                 self.tick()
+                interval = self._control.interval_s  # the settings may change it
                 next_tick += interval
                 if next_tick < loop.time():  # fell behind (suspend, overload): skip, don't burst
                     next_tick = loop.time() + interval
         finally:
-            for fut in (disconnected, stopping):
+            for fut in (disconnected, stopping, watching):
                 fut.cancel()
             await loading  # a compile in progress finishes before the probes are closed
             await loading_nvml  # likewise NVML's start before the sampler closes it
             self.stop_ebpf()
+
+    async def _watch_files(self) -> None:
+        """Hand edits of the settings and rules files apply within 2 s (checked each second)."""
+        while True:
+            await asyncio.sleep(FILE_POLL_S)
+            self._control.poll_files()
 
 
 def _gpu_collector(gpu: JsonDict) -> JsonDict:

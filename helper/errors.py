@@ -4,6 +4,7 @@ The service raises these; the client maps a D-Bus error name back to the class
 through ``error_for_name`` (a registry, never by parsing message text).
 """
 
+import reprlib
 from typing import ClassVar
 
 from smoothtask_helper.api import ERROR_PREFIX
@@ -33,6 +34,12 @@ class Unavailable(SmoothTaskError):
     dbus_name = ERROR_PREFIX + "Unavailable"
 
 
+class RateLimited(SmoothTaskError):
+    """The caller made too many state-changing calls; try again shortly."""
+
+    dbus_name = ERROR_PREFIX + "RateLimited"
+
+
 class Internal(SmoothTaskError):
     """Something failed inside the helper; details stay in the helper's log."""
 
@@ -41,10 +48,21 @@ class Internal(SmoothTaskError):
 
 _BY_NAME: dict[str, type[SmoothTaskError]] = {
     cls.dbus_name: cls
-    for cls in (NotAuthorized, InvalidArgument, NoSuchProcess, Unavailable, Internal)
+    for cls in (NotAuthorized, InvalidArgument, NoSuchProcess, Unavailable, RateLimited, Internal)
 }
 
 
 def error_for_name(name: str, message: str) -> SmoothTaskError:
     """The error a D-Bus error reply stands for; unknown names become ``Internal``."""
     return _BY_NAME.get(name, Internal)(message)
+
+
+_SHOWN = reprlib.Repr()
+_SHOWN.maxlevel, _SHOWN.maxstring, _SHOWN.maxother = 2, 60, 60
+_SHOWN.maxlist = _SHOWN.maxdict = _SHOWN.maxtuple = 4
+
+
+def shown(value: object) -> str:
+    """A short, safe rendering of a caller's value for an error message (bounded size and
+    depth: a deeply nested document must not make the message itself fail)."""
+    return _SHOWN.repr(value)

@@ -5,17 +5,19 @@ import asyncio
 import logging
 import signal
 import sys
+from pathlib import Path
 
 from dbus_fast import DBusError, NameFlag, RequestNameReply
+from dbus_fast.aio import MessageBus
 
 from smoothtask_helper import api, bus
 from smoothtask_helper.collectors.ebpf import EbpfCollector, EbpfConfig
 from smoothtask_helper.collectors.gpu import GpuCollector, GpuConfig
+from smoothtask_helper.control import DEFAULT_CONFIG_DIR, DEFAULT_STATE_DIR, Control, Folders
 from smoothtask_helper.daemon import Helper
 from smoothtask_helper.ebpf_options import add_ebpf_options, ebpf_config
 from smoothtask_helper.errors import SmoothTaskError
 from smoothtask_helper.sampler import Sampler
-from smoothtask_helper.service import signature_guard
 
 log = logging.getLogger("smoothtask_helper")
 
@@ -36,7 +38,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="'system' (default), 'session' or a D-Bus address (e.g. unix:path=/tmp/x/bus)",
     )
     parser.add_argument(
-        "--interval", type=float, default=1.0, help="seconds between samples (default 1)"
+        "--interval",
+        type=float,
+        default=None,
+        help="seconds between samples (default: the settings' general.interval_s, 1)",
+    )
+    parser.add_argument(
+        "--config-dir",
+        type=Path,
+        default=DEFAULT_CONFIG_DIR,
+        help=f"settings.toml and rules.toml (default {DEFAULT_CONFIG_DIR})",
+    )
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=DEFAULT_STATE_DIR,
+        help=f"the journal of changed priorities (default {DEFAULT_STATE_DIR})",
     )
     parser.add_argument(
         "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
@@ -48,40 +65,55 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="no GPU monitoring (sysfs, DRM fdinfo, NVML); the snapshot's gpu is then null",
     )
     args = parser.parse_args(argv)
-    if not MIN_INTERVAL_S <= args.interval <= MAX_INTERVAL_S:
+    if args.interval is not None and not MIN_INTERVAL_S <= args.interval <= MAX_INTERVAL_S:
         parser.error(f"--interval must be between {MIN_INTERVAL_S} and {MAX_INTERVAL_S} seconds")
     return args
 
 
-async def serve(
-    choice: str, interval_s: float, ebpf_config: EbpfConfig, gpu_config: GpuConfig
-) -> None:
-    ebpf = EbpfCollector(ebpf_config)
-    sampler = Sampler(interval_s, ebpf, GpuCollector(gpu_config))
+async def own_name(connection: MessageBus, choice: str) -> None:
     try:
-        helper = Helper(sampler, ebpf)
+        reply = await connection.request_name(api.BUS_NAME, NameFlag.DO_NOT_QUEUE)
+    except DBusError as exc:  # e.g. the bus policy lets only root own the name
+        raise HelperExit(f"cannot own {api.BUS_NAME}: {exc.text}") from None
+    if reply not in (RequestNameReply.PRIMARY_OWNER, RequestNameReply.ALREADY_OWNER):
+        raise HelperExit(f"{api.BUS_NAME} is already owned on {bus.describe(choice)}")
+
+
+async def serve(
+    choice: str,
+    interval_s: float | None,
+    folders: Folders,
+    ebpf_settings: EbpfConfig,
+    gpu_settings: GpuConfig,
+) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):  # from the start: a stop restores too
+        loop.add_signal_handler(signum, stop.set)
+    bus.make_bus(choice)  # a malformed --bus is refused before anything is read or written
+    # Restores what a crashed run left (its lock keeps a second helper off the journal), but
+    # changes nothing new until this helper owns its name (it may not be the only one).
+    control = Control(folders, interval_s)
+    ebpf = EbpfCollector(ebpf_settings)
+    sampler = Sampler(control.interval_s, ebpf, GpuCollector(gpu_settings))
+    try:
+        helper = Helper(sampler, control, ebpf)
         connection = await bus.connect(choice)
         try:
-            connection.add_message_handler(signature_guard(helper.interface))
+            helper.interface.attach(connection)
+            # exported before the name is taken: the call that activated us must find it
             connection.export(api.OBJECT_PATH, helper.interface)
-            try:
-                reply = await connection.request_name(api.BUS_NAME, NameFlag.DO_NOT_QUEUE)
-            except DBusError as exc:  # e.g. the bus policy lets only root own the name
-                raise HelperExit(f"cannot own {api.BUS_NAME}: {exc.text}") from None
-            if reply not in (RequestNameReply.PRIMARY_OWNER, RequestNameReply.ALREADY_OWNER):
-                raise HelperExit(f"{api.BUS_NAME} is already owned on {bus.describe(choice)}")
+            await own_name(connection, choice)
+            control.start_acting()
             log.info(
                 "serving %s on %s as %s", api.BUS_NAME, bus.describe(choice), connection.unique_name
             )
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(signum, stop.set)
             await helper.run(connection, stop)
             log.info("stopping")
         finally:
             connection.disconnect()
     finally:
+        control.close()  # every changed priority back, also when the bus went away
         sampler.close()
 
 
@@ -91,8 +123,15 @@ def main(argv: list[str] | None = None) -> int:
         level=args.log_level, format="smoothtask-helper: %(levelname)s: %(message)s"
     )
     try:
-        gpu = GpuConfig(enabled=not args.no_gpu)
-        asyncio.run(serve(args.bus, args.interval, ebpf_config(args), gpu))
+        asyncio.run(
+            serve(
+                args.bus,
+                args.interval,
+                Folders(args.config_dir, args.state_dir),
+                ebpf_config(args),
+                GpuConfig(enabled=not args.no_gpu),
+            )
+        )
     except SmoothTaskError as exc:
         print(f"smoothtask-helper: {exc}", file=sys.stderr)
         return 1

@@ -38,6 +38,16 @@ def require_user(name: str) -> pwd.struct_passwd:
         raise  # unreachable: require() skipped or failed
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _own_autogroup_restored() -> Iterator[None]:
+    """Helpers under test must never touch the test run's own session (autogroup); should
+    one do so anyway, the run's priority is put back (shared/ENVIRONMENT.md's warning)."""
+    yield
+    own = Path("/proc/self/autogroup")
+    if os.geteuid() == 0 and own.exists() and not own.read_text().strip().endswith(" 0"):
+        own.write_text("0")
+
+
 @pytest.fixture(scope="session")
 def private_bus() -> Iterator[PrivateBus]:
     bus = PrivateBus().start()

@@ -18,6 +18,7 @@ def test_processes_sorted_by_cpu_and_limited() -> None:
             "pid": p,
             "uid": 0,
             "class": "NORMAL",
+            "type": "unclassified",
             "nice": 0,
             "ionice": "none",
             "cpu_percent": cpu,
@@ -66,3 +67,16 @@ def test_gpu_lines_of_the_status() -> None:
         "gpu nvml: NVML: not available: no NVIDIA GPU",
     ]
     assert cli_format.gpu_status({"enabled": False}) == ["gpu: monitoring is switched off"]
+
+
+def test_class_change_and_mode_lines() -> None:
+    change = {
+        "pid": 7, "comm": "cc1", "requested": "IDLE", "applied": True, "class": "IDLE",
+        "nice": 19, "ionice": "idle", "mode": "active", "reason": "set by a person",
+    }  # fmt: skip
+    assert cli_format.class_change(change) == "pid 7 (cc1): IDLE — nice 19, ionice idle"
+    paused = change | {"applied": False, "mode": "paused"}
+    assert "not applied while the helper is paused" in cli_format.class_change(paused)
+    assert cli_format.mode({"mode": "paused", "previous": "active", "restored": 3}) == (
+        "mode: paused (was active); 3 processes and groups restored"
+    )

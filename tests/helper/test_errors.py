@@ -6,6 +6,7 @@ from smoothtask_helper.errors import (
     InvalidArgument,
     NoSuchProcess,
     NotAuthorized,
+    RateLimited,
     SmoothTaskError,
     Unavailable,
     error_for_name,
@@ -19,6 +20,7 @@ from smoothtask_helper.errors import (
         (InvalidArgument, "InvalidArgument"),
         (NoSuchProcess, "NoSuchProcess"),
         (Unavailable, "Unavailable"),
+        (RateLimited, "RateLimited"),
         (Internal, "Internal"),
     ],
 )

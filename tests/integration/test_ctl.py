@@ -162,3 +162,60 @@ def test_another_user_can_read(helper: HelperProcess) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["version"] == api.VERSION
+
+
+def test_rules_settings_alerts_history(helper: HelperProcess) -> None:
+    rules = ctl_json(helper.address, "rules")
+    assert [s["name"] for s in rules["sources"]] == ["user", "defaults"]
+    assert rules["rules_total"] == len(rules["rules"]) > 10
+    assert rules["types"]["build"]["class"] == "BACKGROUND"
+    settings = ctl_json(helper.address, "settings")
+    assert settings["settings"]["general"]["mode"] == "dry-run"
+    assert isinstance(ctl_json(helper.address, "alerts"), list)
+    wait_for(
+        lambda: len(ctl_json(helper.address, "history", "--seconds", "30")) >= 2, 10, "2 samples"
+    )
+
+
+def test_set_class_reset_mode_and_settings_as_root(helper: HelperProcess) -> None:
+    with started(spawn(BUSY_LOOP)) as (proc,):
+        result = ctl_json(helper.address, "set-class", str(proc.pid), "IDLE")
+        assert (result["pid"], result["requested"], result["mode"]) == (proc.pid, "IDLE", "dry-run")
+        assert result["applied"] is False  # dry-run: decided, shown, not done
+        assert os.getpriority(os.PRIO_PROCESS, proc.pid) == 0
+        assert ctl_json(helper.address, "reset", str(proc.pid))["requested"] is None
+    assert ctl_json(helper.address, "mode", "dry-run")["mode"] == "dry-run"
+    changed = ctl_json(helper.address, "settings", "--set", "policy.hysteresis_samples=4")
+    assert changed["settings"]["policy"]["hysteresis_samples"] == 4
+    back = ctl_json(helper.address, "settings", "--set", "policy.hysteresis_samples=3")
+    assert back["settings"]["policy"]["hysteresis_samples"] == 3
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("set-class", "1", "IDLE"),
+        ("set-class", "999999999", "IDLE"),
+        ("set-class", "2", "FAST"),
+        ("settings", "--set", "policy.hysteresis_samples=0"),
+        ("settings", "--set", "nonsense"),
+        ("rules", "--set", "/nonexistent/rules.toml"),
+    ],
+)
+def test_refused_changes_are_one_line(helper: HelperProcess, args: tuple[str, ...]) -> None:
+    assert_one_line_error(ctl("--bus", helper.address, *args))
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("set-class", "abc", "IDLE"), ("mode", "turbo"), ("reset",), ("history", "--seconds", "0")],
+)
+def test_new_commands_bad_usage_is_one_line(args: tuple[str, ...]) -> None:
+    assert_one_line_error(ctl(*args))
+
+
+@pytest.mark.parametrize("command", [("rules",), ("settings",), ("alerts",), ("history",)])
+def test_new_commands_text_output(helper: HelperProcess, command: tuple[str, ...]) -> None:
+    result = ctl("--bus", helper.address, *command)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip()

@@ -11,6 +11,7 @@ from smoothtask_helper.client import HelperClient
 from smoothtask_helper.model import JsonDict
 from smoothtask_helper.service import shipped_introspection
 from tests.support.bus import HelperProcess, PrivateBus, name_has_owner
+from tests.support.call_as import call, call_as
 
 
 def dbus_send(address: str, member: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -94,9 +95,13 @@ def test_sample_signal_each_tick(helper: HelperProcess) -> None:
         assert 0.0 <= sample["cpu"]["percent"] <= 100.0
 
 
-def test_second_helper_on_the_same_bus_refuses_to_start(helper: HelperProcess) -> None:
+def test_second_helper_on_the_same_bus_refuses_to_start(
+    helper: HelperProcess, tmp_path: Path
+) -> None:
+    # with the shipped defaults (active): it changes nothing before it owns the name
+    folders = ["--config-dir", str(tmp_path / "config"), "--state-dir", str(tmp_path / "state")]
     result = subprocess.run(
-        [sys.executable, "-m", "smoothtask_helper", "--bus", helper.address],
+        [sys.executable, "-m", "smoothtask_helper", "--bus", helper.address, *folders],
         capture_output=True,
         text=True,
         timeout=60,
@@ -106,6 +111,25 @@ def test_second_helper_on_the_same_bus_refuses_to_start(helper: HelperProcess) -
     assert "already owned" in result.stderr
     assert "Traceback" not in result.stderr
     assert name_has_owner(helper.address)  # the first one is untouched
+    assert not (tmp_path / "state" / "journal.json").exists()  # it changed nothing
+
+
+def test_a_second_helper_on_the_same_state_folder_refuses_to_start(
+    own_bus: PrivateBus, tmp_path: Path
+) -> None:
+    first = HelperProcess(own_bus.address, tmp_path / "helper.log").start()
+    other_bus = PrivateBus().start()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "smoothtask_helper", "--bus", other_bus.address,
+             "--config-dir", str(first.config_dir), "--state-dir", str(first.state_dir)],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert result.returncode == 1
+        assert "another helper uses" in result.stderr and "Traceback" not in result.stderr
+    finally:
+        other_bus.stop()
+        assert first.stop() == 0
 
 
 def test_sigterm_stops_cleanly_and_releases_the_name(own_bus: PrivateBus, tmp_path: Path) -> None:
@@ -115,10 +139,11 @@ def test_sigterm_stops_cleanly_and_releases_the_name(own_bus: PrivateBus, tmp_pa
     assert "Traceback" not in process.log()
 
 
-def test_bad_helper_arguments_are_one_line() -> None:
+def test_bad_helper_arguments_are_one_line(tmp_path: Path) -> None:
+    folders = ["--config-dir", str(tmp_path / "config"), "--state-dir", str(tmp_path / "state")]
     for args in (["--bus", "nonsense"], ["--interval", "0"], ["--bus", "unix:path=/nonexistent"]):
         result = subprocess.run(
-            [sys.executable, "-m", "smoothtask_helper", *args],
+            [sys.executable, "-m", "smoothtask_helper", *args, *folders],
             capture_output=True,
             text=True,
             timeout=60,
@@ -128,3 +153,24 @@ def test_bad_helper_arguments_are_one_line() -> None:
         lines = result.stderr.strip().splitlines()
         assert "Traceback" not in result.stderr
         assert lines and lines[-1].startswith("smoothtask-helper"), result.stderr
+
+
+def test_many_large_replies_at_once_keep_the_helper_connected(
+    own_bus: PrivateBus, tmp_path: Path
+) -> None:
+    """dbus-fast took a full socket for a broken connection (see smoothtask_helper.bus):
+    50 concurrent snapshots with a few hundred processes used to disconnect the helper."""
+    idle = [subprocess.Popen(["sleep", "600"]) for _ in range(300)]
+    process = HelperProcess(own_bus.address, tmp_path / "helper.log").start()
+    try:
+        calls = [call("GetSnapshot")] * 50
+        replies = call_as("root", own_bus.address, calls, concurrency=50)
+        assert all(r["ok"] for r in replies), {r["error"] for r in replies}
+        assert process.proc is not None and process.proc.poll() is None
+        assert name_has_owner(own_bus.address)
+    finally:
+        for proc in idle:
+            proc.kill()
+        for proc in idle:
+            proc.wait()
+        assert process.stop() == 0, process.log()

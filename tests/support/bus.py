@@ -21,6 +21,26 @@ PR_SET_PDEATHSIG = 1
 SCRIPTS = ROOT / "scripts"
 
 
+def name_owner_pid(address: str, name: str = api.BUS_NAME) -> int | None:
+    """The pid of the process that owns ``name`` on the bus, or None."""
+    result = subprocess.run(
+        [
+            "dbus-send",
+            f"--bus={address}",
+            "--print-reply",
+            "--dest=org.freedesktop.DBus",
+            "/",
+            "org.freedesktop.DBus.GetConnectionUnixProcessID",
+            f"string:{name}",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    words = result.stdout.split()
+    return int(words[-1]) if result.returncode == 0 and words and words[-1].isdigit() else None
+
+
 def name_has_owner(address: str, name: str = api.BUS_NAME) -> bool:
     result = subprocess.run(
         [
@@ -95,23 +115,55 @@ class PrivateBus:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+# Tests that do not test the policy run the helper in dry-run: it classifies and decides
+# but changes no priority on this machine (the test runner, the lead's builds ...).
+DRY_RUN_SETTINGS = '[general]\nmode = "dry-run"\n'
+
+
 @dataclass
 class HelperProcess:
-    """``smoothtask-helper`` as a subprocess, its log kept for failure messages."""
+    """``smoothtask-helper`` as a subprocess, its log kept for failure messages.
+
+    Its settings, rules and journal live in ``config/`` and ``state/`` beside the log
+    (never /etc or /var/lib); ``settings`` (TOML), when given, is written before it starts.
+    """
 
     address: str
     log_path: Path
     extra_args: tuple[str, ...] = ()
+    settings: str | None = DRY_RUN_SETTINGS
     proc: subprocess.Popen[bytes] | None = None
     # how to run it; the default is this interpreter with the helper's module
     command: list[str] = field(default_factory=lambda: [sys.executable, "-m", "smoothtask_helper"])
 
+    @property
+    def config_dir(self) -> Path:
+        return self.log_path.parent / "config"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.log_path.parent / "state"
+
     def start(self, timeout: float = 20.0) -> "HelperProcess":
+        self.config_dir.mkdir(parents=True, exist_ok=True)
+        if self.settings is not None:
+            (self.config_dir / "settings.toml").write_text(self.settings)
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [*self.command, "--bus", self.address, *self.extra_args],
+            [
+                *self.command,
+                "--bus",
+                self.address,
+                "--config-dir",
+                str(self.config_dir),
+                "--state-dir",
+                str(self.state_dir),
+                *self.extra_args,
+            ],
             stdout=log,
             stderr=log,
+            # its own session, as under systemd: its work is not the test's session's
+            start_new_session=True,
             preexec_fn=die_with_parent,  # noqa: PLW1509  # only sets a signal, no threads
         )
         log.close()
@@ -119,7 +171,8 @@ class HelperProcess:
         def ready() -> bool:
             if self.proc is not None and self.proc.poll() is not None:
                 raise RuntimeError(f"helper exited with {self.proc.returncode}:\n{self.log()}")
-            return name_has_owner(self.address)
+            # this helper, not one an earlier test left running
+            return self.proc is not None and name_owner_pid(self.address) == self.proc.pid
 
         wait_for(ready, timeout, "the helper to own its bus name")
         return self

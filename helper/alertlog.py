@@ -1,14 +1,17 @@
 """The bounded alert log behind ``GetAlerts`` and the ``Alert`` signal.
 
 Alerts are numbered from 1 in the order they were raised; a client asks for those after
-the last id it has seen. Producers today: the helper itself (kind ``helper-degraded``:
-an invalid settings or rules file, a journal that cannot be written, a lever that was
-lost). The metric-driven alert engine adds its kinds to the same log.
+the last id it has seen. An alert about an ongoing condition keeps its id while it lasts:
+``update`` replaces its text (and ``updated``), ``end`` marks it over (``active`` false,
+``ended``); each change is sent again as an ``Alert`` signal with the same id, so a
+notification can be updated in place. Producers: the helper itself (kind
+``helper-degraded``: an invalid settings or rules file, a journal that cannot be written,
+a lever that was lost) and the alert engine (smoothtask_helper.alerting).
 """
 
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 SEVERITIES = ("info", "warning", "critical")
@@ -18,13 +21,15 @@ CAPACITY = 500
 @dataclass(frozen=True, slots=True)
 class Alert:
     id: int
-    time: float
+    time: float  # raised
     kind: str
     severity: str
     title: str
     body: str
     pid: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    updated: float | None = None
+    ended: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -36,6 +41,9 @@ class Alert:
             "body": self.body,
             "pid": self.pid,
             **self.extra,
+            "updated": self.updated or self.time,
+            "active": self.ended is None,
+            "ended": self.ended,
         }
 
 
@@ -59,6 +67,23 @@ class AlertLog:
         self._next_id += 1
         self._alerts.append(alert)
         return alert
+
+    def update(self, alert_id: int, title: str, body: str, **extra: Any) -> Alert | None:
+        """New text for an ongoing alert (the same id); None if it left the log."""
+        return self._replace(alert_id, title=title, body=body, updated=time.time(), extra=extra)
+
+    def end(self, alert_id: int) -> Alert | None:
+        """The condition is over; None if the alert left the log."""
+        return self._replace(alert_id, ended=time.time())
+
+    def _replace(self, alert_id: int, **changes: Any) -> Alert | None:
+        for index, alert in enumerate(self._alerts):
+            if alert.id == alert_id:
+                if "extra" in changes:
+                    changes["extra"] = alert.extra | changes["extra"]
+                self._alerts[index] = replace(alert, **changes)
+                return self._alerts[index]
+        return None
 
     def since(self, last_id: int) -> list[Alert]:
         return [a for a in self._alerts if a.id > last_id]

@@ -6,12 +6,14 @@ loop (daemon.py) hands each sample to ``on_sample``.
 import fcntl
 import json
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from smoothtask_helper import levers as levers_module
 from smoothtask_helper.actuator import Actuator, find_autogroup_member, read_ionice, read_nice
+from smoothtask_helper.alerting.engine import AlertEngine, Change
 from smoothtask_helper.alertlog import AlertLog
 from smoothtask_helper.ananicy import AnanicyLoad, load_directory
 from smoothtask_helper.configfile import ConfigFile, ensure_folder
@@ -19,7 +21,7 @@ from smoothtask_helper.engine import ChangeLog, Engine
 from smoothtask_helper.errors import InvalidArgument, Unavailable
 from smoothtask_helper.history import History
 from smoothtask_helper.journal import Journal, read_boot_id
-from smoothtask_helper.model import JsonDict, Snapshot
+from smoothtask_helper.model import JsonDict, ProcessSample, Snapshot
 from smoothtask_helper.priority import IoPriority
 from smoothtask_helper.ratelimit import RateLimiter
 from smoothtask_helper.rules import RulesDocument, RuleSet, combine, load_defaults, parse_rules
@@ -37,6 +39,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CONFIG_DIR = Path("/etc/smoothtask")
 DEFAULT_STATE_DIR = Path("/var/lib/smoothtask")
+# The person counts as active (for alerts such as cpu-hog) with input this recent.
+USER_ACTIVE_WITHIN_S = 60.0
 MAX_RULES_LISTED = 5000  # GetRules lists this many; the count says how many there are
 
 
@@ -98,6 +102,7 @@ class Control:
         actuator = self._make_actuator()
         self.engine = Engine(self.settings, ruleset, actuator, self.levers)
         self.engine.enabled = False  # until start_acting(): this helper owns its bus name
+        self.alert_engine = AlertEngine(self.settings.alert_rules())
         self.history = History(self.settings.history_s, self.interval_s)
         self.limiter = RateLimiter(self.settings.calls_per_s, self.settings.call_burst)
         for problem in (self.settings_file.error, self.rules_file.error, self.state_problem):
@@ -173,6 +178,54 @@ class Control:
         alert = self.alerts.add(kind, severity, title, body)
         self.signals.alert(alert.to_json())
 
+    # -- alerts from the metrics ---------------------------------------------------------
+
+    def evaluate_alerts(
+        self,
+        snapshot: Snapshot,
+        new_processes: tuple[ProcessSample, ...] = (),
+        degraded: tuple[str, ...] = (),
+        events_only: bool = False,
+    ) -> None:
+        """Run the alert engine over a sample: raise, update or end alerts in the log and
+        send each change as an ``Alert`` signal. ``events_only`` between ticks (OOM)."""
+        focus = self.engine.focus_json()
+        user_active = focus is not None and focus["user_idle_s"] < USER_ACTIVE_WITHIN_S
+        situation = self.alert_engine.situation(
+            snapshot, user_active, focus["pid"] if focus else None, new_processes, degraded
+        )
+        now = time.time()
+        evaluate = self.alert_engine.evaluate_events if events_only else self.alert_engine.evaluate
+        for change in evaluate(situation, now):
+            self._apply_alert(change)
+
+    def _apply_alert(self, change: Change) -> None:
+        finding = change.finding
+        extra = {
+            "subject": finding.subject,
+            "value": round(finding.value, 1),
+            "start_time": finding.start_time,
+            "actions": list(finding.actions),
+            "culprits": list(finding.culprits),
+        }
+        alert = None
+        if change.action == "raise":
+            alert = self.alerts.add(
+                finding.kind,
+                change.rule.severity,
+                finding.title,
+                finding.body,
+                finding.pid,
+                **extra,
+            )
+            self.alert_engine.bind(finding, alert.id)
+        elif change.alert_id is not None and change.action == "update":
+            alert = self.alerts.update(change.alert_id, finding.title, finding.body, **extra)
+        elif change.alert_id is not None and change.action == "end":
+            alert = self.alerts.end(change.alert_id)
+        if alert is not None:
+            self.signals.alert(alert.to_json())
+
     # -- the tick ----------------------------------------------------------------------------
 
     def on_sample(self, snapshot: Snapshot, tick: bool = True) -> Snapshot:
@@ -212,6 +265,7 @@ class Control:
         self.engine.configure(settings)
         self.history.resize(settings.history_s, self.interval_s)
         self.limiter.configure(settings.calls_per_s, settings.call_burst)
+        self.alert_engine.rules = settings.alert_rules()
         if rules_may_change:
             self.engine.set_rules(self._build_rules())
 

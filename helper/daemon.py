@@ -8,14 +8,16 @@ import asyncio
 import logging
 import os
 import time
+from collections.abc import Callable
 
 from dbus_fast.aio import MessageBus
 
 from smoothtask_helper import api
-from smoothtask_helper.collectors.ebpf import EbpfCollector, EventBatch
+from smoothtask_helper.collectors.ebpf import EbpfCollector, EbpfConfig, EventBatch
+from smoothtask_helper.collectors.ebpf.collector import SWITCHED_OFF
 from smoothtask_helper.collectors.gpu import off_status
 from smoothtask_helper.control import Control
-from smoothtask_helper.model import JsonDict, Snapshot
+from smoothtask_helper.model import JsonDict, ProcessSample, Snapshot
 from smoothtask_helper.sampler import Sampler
 from smoothtask_helper.service import HelperInterface, to_json
 
@@ -29,10 +31,19 @@ FILE_POLL_S = 1.0  # hand edits of settings and rules apply within 2 s
 class Helper:
     """Holds the latest sample and the helper's status; implements ``HelperState``."""
 
-    def __init__(self, sampler: Sampler, control: Control, ebpf: EbpfCollector) -> None:
+    def __init__(
+        self,
+        sampler: Sampler,
+        control: Control,
+        ebpf: EbpfCollector,
+        wanted_ebpf: Callable[[], EbpfConfig] | None = None,
+    ) -> None:
         self._sampler = sampler
         self._control = control
         self._ebpf = ebpf
+        # what the settings ask of eBPF now: when it changes, the probes are reloaded
+        self._wanted_ebpf = wanted_ebpf or (lambda: ebpf.config)
+        self._loading: asyncio.Future[None] | None = None
         self._started_at = time.time()
         self._started_monotonic = time.monotonic()
         self._samples_taken = 0
@@ -41,6 +52,10 @@ class Helper:
         self._startup = {"first_sample_s": round(_seconds_since_process_start(), 4)}
         self._pending_execs: set[int] = set()
         self._flush: asyncio.TimerHandle | None = None
+        # processes started since the last tick (fork-storm alerts): from exec events, or
+        # by start time where no event probe runs
+        self._started: dict[tuple[int, float], ProcessSample] = {}
+        self._last_tick = self._latest.time
         self.interface = HelperInterface(self, control)
 
     def latest(self) -> Snapshot:
@@ -86,7 +101,32 @@ class Helper:
         summary = to_json(self._latest.summary_json())
         self.interface.Sample(summary)
         self._control.remember(self._latest.time, summary)
+        self._control.evaluate_alerts(self._latest, self._new_processes(), self._degraded())
+        self._reload_ebpf_if_asked()
         log.debug("sample %d took %.1f ms", self._samples_taken, 1e3 * (time.monotonic() - started))
+
+    def _new_processes(self) -> tuple[ProcessSample, ...]:
+        """Processes started since the previous tick; forgets them for the next one."""
+        if "lifecycle" not in self._ebpf.attached:
+            for process in self._latest.processes:
+                if process.start_time > self._last_tick:
+                    self._started[(process.pid, process.start_time)] = process
+        started, self._started = tuple(self._started.values()), {}
+        self._last_tick = self._latest.time
+        return started
+
+    def _degraded(self) -> tuple[str, ...]:
+        """What the helper cannot measure now, in words (helper-degraded alerts)."""
+        if self._ebpf.state == "unavailable":
+            reasons = {p["reason"] for p in self._ebpf.probe_status().values() if p["reason"]}
+            return (f"eBPF is unavailable: {'; '.join(sorted(reasons))}",)
+        if self._ebpf.state != "ready":
+            return ()
+        return tuple(
+            f"The eBPF probe {name} is unavailable: {probe['reason']}"
+            for name, probe in self._ebpf.probe_status().items()
+            if not probe["available"] and probe["reason"] != SWITCHED_OFF
+        )
 
     # -- eBPF ------------------------------------------------------------------------
 
@@ -142,6 +182,7 @@ class Helper:
             self._latest = self._control.on_sample(
                 self._sampler.with_oom_kills(self._latest), tick=False
             )
+            self._control.evaluate_alerts(self._latest, events_only=True)  # at once
         if self._pending_execs and self._flush is None:
             self._flush = asyncio.get_running_loop().call_later(EVENT_COALESCE_S, self._flush_execs)
 
@@ -149,9 +190,23 @@ class Helper:
         self._flush = None
         pids, self._pending_execs = sorted(self._pending_execs), set()
         # new processes are classified and acted on at once (hysteresis counts ticks only)
-        self._latest = self._control.on_sample(
-            self._sampler.with_new_processes(self._latest, pids), tick=False
-        )
+        patched, fresh = self._sampler.with_new_processes(self._latest, pids)
+        self._latest = self._control.on_sample(patched, tick=False)
+        for process in fresh:
+            self._started[(process.pid, process.start_time)] = process
+
+    def _reload_ebpf_if_asked(self) -> None:
+        """The settings' [ebpf] changed: close the probes and load them anew, in the
+        background (the /proc figures go on meanwhile)."""
+        wanted = self._wanted_ebpf()
+        if wanted == self._ebpf.config or (self._loading is not None and not self._loading.done()):
+            return
+        log.info("the eBPF settings changed: reloading the probes")
+        self.stop_ebpf()
+        self._ebpf = EbpfCollector(wanted)
+        self._sampler.ebpf = self._ebpf
+        self._loading = asyncio.ensure_future(self.load_ebpf())
+        self.interface.StatusChanged(to_json(self.status()))
 
     def stop_ebpf(self) -> None:
         if self._flush is not None:
@@ -171,7 +226,7 @@ class Helper:
         disconnected = asyncio.ensure_future(bus.wait_for_disconnect())  # type: ignore[no-untyped-call]
         stopping = asyncio.ensure_future(stop.wait())
         watching = asyncio.ensure_future(self._watch_files())
-        loading = asyncio.ensure_future(self.load_ebpf())
+        self._loading = asyncio.ensure_future(self.load_ebpf())
         loading_nvml = asyncio.ensure_future(self.load_nvml())
         try:
             while True:
@@ -194,7 +249,8 @@ class Helper:
         finally:
             for fut in (disconnected, stopping, watching):
                 fut.cancel()
-            await loading  # a compile in progress finishes before the probes are closed
+            if self._loading is not None:  # a compile in progress finishes before closing
+                await self._loading
             await loading_nvml  # likewise NVML's start before the sampler closes it
             self.stop_ebpf()
 

@@ -1,8 +1,11 @@
-"""Command-line options of the helper for the eBPF collector (probes, map sizes)."""
+"""The eBPF collector's configuration: the settings file's [ebpf] section, with the
+helper's command-line options on top (they win, as --interval does)."""
 
 import argparse
+from dataclasses import replace
 
 from smoothtask_helper.collectors.ebpf import PROBE_NAMES, EbpfConfig, MapSizes
+from smoothtask_helper.settings import Settings
 
 MAP_SIZE_RANGE = (64, 1 << 20)
 
@@ -29,18 +32,17 @@ def add_ebpf_options(parser: argparse.ArgumentParser) -> None:
         metavar="PROBE",
         help=f"switch one probe off (repeatable): {', '.join(PROBE_NAMES)}",
     )
-    defaults = MapSizes()
     group.add_argument(
         "--bpf-max-processes",
         type=_map_size,
-        default=defaults.max_processes,
-        help=f"entries of the per-process maps (default {defaults.max_processes})",
+        default=None,
+        help="entries of the per-process maps (default: ebpf.max_processes in the settings)",
     )
     group.add_argument(
         "--bpf-max-tasks",
         type=_map_size,
-        default=defaults.max_tasks,
-        help=f"entries of the per-thread maps (default {defaults.max_tasks})",
+        default=None,
+        help="entries of the per-thread maps (default: ebpf.max_tasks in the settings)",
     )
     group.add_argument(
         "--no-bpf-stats",
@@ -49,10 +51,15 @@ def add_ebpf_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def ebpf_config(args: argparse.Namespace) -> EbpfConfig:
+def ebpf_config(args: argparse.Namespace, settings: Settings) -> EbpfConfig:
+    """What the collector should run now: the settings, overridden by the command line."""
     return EbpfConfig(
-        enabled=not args.no_ebpf,
-        probes=frozenset(PROBE_NAMES) - set(args.disable_probe),
-        sizes=MapSizes(max_processes=args.bpf_max_processes, max_tasks=args.bpf_max_tasks),
-        bpf_stats=not args.no_bpf_stats,
+        enabled=settings.ebpf_enabled and not args.no_ebpf,
+        probes=frozenset(settings.ebpf_probes) - set(args.disable_probe),
+        sizes=replace(
+            MapSizes(),
+            max_processes=args.bpf_max_processes or settings.ebpf_max_processes,
+            max_tasks=args.bpf_max_tasks or settings.ebpf_max_tasks,
+        ),
+        bpf_stats=settings.ebpf_bpf_stats and not args.no_bpf_stats,
     )

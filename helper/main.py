@@ -83,7 +83,7 @@ async def serve(
     choice: str,
     interval_s: float | None,
     folders: Folders,
-    ebpf_settings: EbpfConfig,
+    args: argparse.Namespace,
     gpu_settings: GpuConfig,
 ) -> None:
     stop = asyncio.Event()
@@ -94,10 +94,14 @@ async def serve(
     # Restores what a crashed run left (its lock keeps a second helper off the journal), but
     # changes nothing new until this helper owns its name (it may not be the only one).
     control = Control(folders, interval_s)
-    ebpf = EbpfCollector(ebpf_settings)
+
+    def wanted_ebpf() -> EbpfConfig:  # the settings may change while the helper runs
+        return ebpf_config(args, control.settings)
+
+    ebpf = EbpfCollector(wanted_ebpf())
     sampler = Sampler(control.interval_s, ebpf, GpuCollector(gpu_settings))
     try:
-        helper = Helper(sampler, control, ebpf)
+        helper = Helper(sampler, control, ebpf, wanted_ebpf)
         connection = await bus.connect(choice)
         try:
             helper.interface.attach(connection)
@@ -128,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.bus,
                 args.interval,
                 Folders(args.config_dir, args.state_dir),
-                ebpf_config(args),
+                args,
                 GpuConfig(enabled=not args.no_gpu),
             )
         )

@@ -64,14 +64,17 @@ class Sampler:
             self.ebpf.sweep({p.pid for p in processes})
         return self.ebpf.read().for_processes(processes)
 
-    def with_new_processes(self, snapshot: Snapshot, pids: list[int]) -> Snapshot:
-        """The snapshot with these processes (just exec'd) added or refreshed now."""
+    def with_new_processes(
+        self, snapshot: Snapshot, pids: list[int]
+    ) -> tuple[Snapshot, list[ProcessSample]]:
+        """The snapshot with these processes (just exec'd) added or refreshed now, and
+        their samples (those still alive to be read)."""
         fresh = self._processes.sample_now(pids)
         if not fresh:
-            return snapshot
+            return snapshot, []
         replaced = {p.pid for p in fresh}
         kept = tuple(p for p in snapshot.processes if p.pid not in replaced)
-        return dataclasses.replace(snapshot, processes=kept + tuple(fresh))
+        return dataclasses.replace(snapshot, processes=kept + tuple(fresh)), fresh
 
     def with_oom_kills(self, snapshot: Snapshot) -> Snapshot:
         """The snapshot with the OOM kills known now (they must not wait for a tick)."""

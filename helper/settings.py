@@ -14,7 +14,10 @@ from typing import Any, Final
 
 import tomli_w
 
+from smoothtask_helper.alerting.rules import DEFAULT_RULES, AlertRule, rules_from
 from smoothtask_helper.api import CLASSES, MODES
+from smoothtask_helper.collectors.ebpf.loader import MapSizes
+from smoothtask_helper.collectors.ebpf.probes import PROBE_NAMES
 from smoothtask_helper.errors import InvalidArgument, shown
 from smoothtask_helper.priority import (
     DEFAULT_CLASS_TABLE,
@@ -45,9 +48,20 @@ class Settings:
     calls_per_s: float = 5.0
     call_burst: int = 20
     classes: tuple[tuple[str, Priority], ...] = tuple(DEFAULT_CLASS_TABLE.items())
+    # eBPF: which probes load, how large their maps may grow, the kernel's BPF statistics
+    ebpf_enabled: bool = True
+    ebpf_probes: tuple[str, ...] = PROBE_NAMES
+    ebpf_max_processes: int = MapSizes().max_processes
+    ebpf_max_tasks: int = MapSizes().max_tasks
+    ebpf_bpf_stats: bool = True
+    # alert kinds: threshold, duration, cooldown, severity, on/off (alerting/rules.py)
+    alerts: tuple[tuple[str, AlertRule], ...] = tuple(DEFAULT_RULES.items())
 
     def class_table(self) -> dict[str, Priority]:
         return dict(self.classes)
+
+    def alert_rules(self) -> dict[str, AlertRule]:
+        return dict(self.alerts)
 
     def to_document(self) -> dict[str, Any]:
         """The nested document: the same in TOML, in GetSettings and in SetSettings."""
@@ -68,6 +82,23 @@ class Settings:
             "levers": {"autogroup": self.autogroup, "cgroup": self.cgroup},
             "limits": {"calls_per_s": self.calls_per_s, "call_burst": self.call_burst},
             "classes": {name: p.to_json() for name, p in self.classes},
+            "ebpf": {
+                "enabled": self.ebpf_enabled,
+                "probes": {name: name in self.ebpf_probes for name in PROBE_NAMES},
+                "max_processes": self.ebpf_max_processes,
+                "max_tasks": self.ebpf_max_tasks,
+                "bpf_stats": self.ebpf_bpf_stats,
+            },
+            "alerts": {
+                kind: {
+                    "enabled": rule.enabled,
+                    "threshold": rule.threshold,
+                    "duration_s": rule.duration_s,
+                    "cooldown_s": rule.cooldown_s,
+                    "severity": rule.severity,
+                }
+                for kind, rule in self.alerts
+            },
         }
 
 
@@ -169,6 +200,46 @@ def _classes(value: Any, base: dict[str, Priority]) -> tuple[tuple[str, Priority
     return tuple((name, table[name]) for name in CLASSES)
 
 
+MAP_SIZE = _number(64, 1 << 20, integer=True)
+
+
+def _ebpf(value: Any, base: Settings) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InvalidArgument("[ebpf] must be a table")
+    changes: dict[str, Any] = {}
+    for key, item in value.items():
+        where = f"ebpf.{str(key)[:40]}"
+        if key in ("enabled", "bpf_stats"):
+            changes[f"ebpf_{key}"] = _boolean(item, where)
+        elif key in ("max_processes", "max_tasks"):
+            changes[f"ebpf_{key}"] = MAP_SIZE(item, where)
+        elif key == "probes":
+            changes["ebpf_probes"] = _probes(item, base.ebpf_probes)
+        else:
+            raise InvalidArgument(
+                f"unknown setting {where} (known: enabled, probes, max_processes, max_tasks, "
+                "bpf_stats)"
+            )
+    return changes
+
+
+def _probes(value: Any, base: tuple[str, ...]) -> tuple[str, ...]:
+    """``{probe: true|false}``: which eBPF probes load."""
+    if not isinstance(value, dict):
+        raise InvalidArgument("ebpf.probes must be a table of probe = true|false")
+    on = set(base)
+    for name, enabled in value.items():
+        if name not in PROBE_NAMES:
+            raise InvalidArgument(
+                f"ebpf.probes: unknown probe {str(name)[:40]!r} (known: {', '.join(PROBE_NAMES)})"
+            )
+        if _boolean(enabled, f"ebpf.probes.{name}"):
+            on.add(name)
+        else:
+            on.discard(name)
+    return tuple(name for name in PROBE_NAMES if name in on)
+
+
 def from_document(document: Any, base: Settings = DEFAULTS) -> Settings:
     """Settings from a (possibly partial) nested document over ``base``; validated whole."""
     if not isinstance(document, dict):
@@ -178,9 +249,18 @@ def from_document(document: Any, base: Settings = DEFAULTS) -> Settings:
         if section == "classes":
             changes["classes"] = _classes(body, base.class_table())
             continue
+        if section == "ebpf":
+            changes |= _ebpf(body, base)
+            continue
+        if section == "alerts":
+            if not isinstance(body, dict):
+                raise InvalidArgument("[alerts] must be a table of [alerts.KIND] tables")
+            rules = rules_from(body, base.alert_rules())
+            changes["alerts"] = tuple(rules.items())
+            continue
         keys = SCHEMA.get(section)
         if keys is None:
-            known = ", ".join([*SCHEMA, "classes"])
+            known = ", ".join([*SCHEMA, "classes", "ebpf", "alerts"])
             raise InvalidArgument(
                 f"unknown settings section {str(section)[:40]!r} (known: {known})"
             )

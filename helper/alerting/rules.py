@@ -53,10 +53,12 @@ KINDS = tuple(DEFAULT_RULES)
 LIMITS = {"threshold": (0.0, 1e9), "duration_s": (0.0, 86_400.0), "cooldown_s": (0.0, 604_800.0)}
 
 
-def rules_from(document: Mapping[str, Any]) -> dict[str, AlertRule]:
-    """Rules from a settings document ``{kind: {threshold, duration_s, ...}}`` over the
-    defaults; anything wrong is an ``InvalidArgument`` naming the kind and field."""
-    rules = dict(DEFAULT_RULES)
+def rules_from(
+    document: Mapping[str, Any], base: Mapping[str, AlertRule] = DEFAULT_RULES
+) -> dict[str, AlertRule]:
+    """Rules from a settings document ``{kind: {threshold, duration_s, ...}}`` over
+    ``base``; anything wrong is an ``InvalidArgument`` naming the kind and field."""
+    rules = dict(base)
     for kind, fields in document.items():
         if kind not in DEFAULT_RULES:
             raise InvalidArgument(f"alerts: unknown kind {kind!r} (known: {', '.join(KINDS)})")

@@ -43,6 +43,7 @@ from smoothtask_helper.model import JsonDict, KernelProcessStats, KernelSample, 
 log = logging.getLogger(__name__)
 
 OOM_KILLS_KEPT = 32
+SWITCHED_OFF = "switched off in the settings"
 PER_THREAD_MAPS = frozenset({"enqueued", "reclaim_start"})
 
 
@@ -209,7 +210,7 @@ class EbpfCollector:
             if not self.config.enabled:
                 available, reason = False, "eBPF is switched off in the settings"
             elif probe.name not in self.config.probes:
-                available, reason = False, "switched off in the settings"
+                available, reason = False, SWITCHED_OFF
             elif self.state == "loading":
                 available, reason = False, "loading (compiling the eBPF programs)"
             elif probe.name in self._attached:

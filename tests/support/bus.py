@@ -68,11 +68,13 @@ def die_with_parent() -> None:
     _PRCTL(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def _call_json(address: str, member: str) -> dict[str, Any]:
+def _call_json(
+    address: str, member: str, signature: str = "", body: list[Any] | None = None
+) -> dict[str, Any]:
     async def call() -> dict[str, Any]:
         client = await HelperClient.connect(address)
         try:
-            result: dict[str, Any] = await client.call_json(member)
+            result: dict[str, Any] = await client.call_json(member, signature, body or [])
             return result
         finally:
             client.disconnect()
@@ -182,6 +184,11 @@ class HelperProcess:
 
     def snapshot(self) -> dict[str, Any]:
         return _call_json(self.address, "GetSnapshot")
+
+    def alerts(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """The helper's alert log (of one kind), oldest first."""
+        alerts: list[dict[str, Any]] = _call_json(self.address, "GetAlerts", "u", [0])["alerts"]
+        return [a for a in alerts if kind is None or a["kind"] == kind]
 
     def wait_ebpf_ready(self, timeout: float = 30.0) -> dict[str, Any]:
         """The status once the eBPF probes finished loading (ready or not)."""

@@ -103,6 +103,7 @@ class Control:
         self.engine = Engine(self.settings, ruleset, actuator, self.levers)
         self.engine.enabled = False  # until start_acting(): this helper owns its bus name
         self.alert_engine = AlertEngine(self.settings.alert_rules())
+        self._user_idle: tuple[float, float] | None = None  # (idle s, when reported)
         self.history = History(self.settings.history_s, self.interval_s)
         self.limiter = RateLimiter(self.settings.calls_per_s, self.settings.call_burst)
         for problem in (self.settings_file.error, self.rules_file.error, self.state_problem):
@@ -190,9 +191,8 @@ class Control:
         """Run the alert engine over a sample: raise, update or end alerts in the log and
         send each change as an ``Alert`` signal. ``events_only`` between ticks (OOM)."""
         focus = self.engine.focus_json()
-        user_active = focus is not None and focus["user_idle_s"] < USER_ACTIVE_WITHIN_S
         situation = self.alert_engine.situation(
-            snapshot, user_active, focus["pid"] if focus else None, new_processes, degraded
+            snapshot, self.user_active(), focus["pid"] if focus else None, new_processes, degraded
         )
         now = time.time()
         evaluate = self.alert_engine.evaluate_events if events_only else self.alert_engine.evaluate
@@ -294,7 +294,16 @@ class Control:
             self.signals.class_changes(changes.to_json())
 
     def report_focus(self, target: Target | None, user_idle_s: float) -> JsonDict:
+        # the idle time counts even without a focused window (pid 0): for alerts
+        self._user_idle = (user_idle_s, time.monotonic())
         return {"focus": self.engine.report_focus(target, user_idle_s)}
+
+    def user_active(self) -> bool:
+        """The person used keyboard or mouse within USER_ACTIVE_WITHIN_S, as last reported."""
+        if self._user_idle is None:
+            return False
+        idle, reported = self._user_idle
+        return idle + (time.monotonic() - reported) < USER_ACTIVE_WITHIN_S
 
     def set_mode(self, mode: str) -> JsonDict:
         previous = self.settings.mode

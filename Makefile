@@ -53,6 +53,7 @@ bench: $(STAMP_TEST)
 	$(BIN)/python bench/ebpf_startup.py
 	$(BIN)/python bench/ebpf_overhead.py
 	$(BIN)/python bench/gpu_fdinfo.py
+	$(BIN)/python bench/alert_latency.py
 
 smoothness: $(STAMP_TEST)
 	scripts/test-users.sh

@@ -157,7 +157,14 @@ def oom_kills(s: Situation, rule: AlertRule) -> list[Finding]:
             + ") to free memory"
             + (f"; it used {kill['rss_bytes'] / 2**20:.0f} MiB." if kill.get("rss_bytes") else "."),
             pid=int(kill["pid"]),
-            culprits=({"pid": kill["pid"], "comm": kill["comm"], "uid": kill.get("uid")},),
+            culprits=(
+                {
+                    "pid": kill["pid"],
+                    "comm": kill["comm"],
+                    "uid": kill.get("uid"),
+                    "time": kill["time"],
+                },  # when the kernel chose the victim
+            ),
             actions=("show", "mute-kind"),
         )
         for kill in kills

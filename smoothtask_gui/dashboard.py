@@ -5,6 +5,7 @@ pyqtgraph, with peak downsampling and clip-to-view so a 15-minute window stays c
 Figures that need eBPF say so when the helper has no eBPF.
 """
 
+import logging
 import time
 from dataclasses import dataclass
 
@@ -34,6 +35,8 @@ from smoothtask_gui.figures import (
 from smoothtask_gui.heatmap import LatencyHeatMap
 from smoothtask_gui.ringbuffer import TimeSeries
 from smoothtask_helper.model import JsonDict
+
+log = logging.getLogger(__name__)
 
 HISTORY_S = 15 * 60
 WINDOWS_S = {"1 minute": 60, "5 minutes": 300, "15 minutes": 900}
@@ -158,6 +161,7 @@ class Dashboard(QWidget):
         layout.addWidget(scroll, 1)
 
         self._show_disconnected("connecting to the helper…")
+        self.connection = connection
         connection.connected.connect(self.on_connected)
         connection.disconnected.connect(self.on_disconnected)
         connection.sample_received.connect(self.on_sample)
@@ -217,6 +221,8 @@ class Dashboard(QWidget):
         )
         self.status_label.setStyleSheet("color: #3fb950;")
         self.on_status(status)
+        # what the helper kept while we were away (or before we started): up to 15 min
+        self.connection.call("GetHistory", "u", [HISTORY_S], self.load_history, _no_history)
 
     @Slot(dict)
     def on_status(self, status: JsonDict) -> None:
@@ -239,12 +245,34 @@ class Dashboard(QWidget):
 
     @Slot(dict)
     def on_sample(self, sample: JsonDict) -> None:
+        if self._append(sample) and self.isVisible():
+            self._redraw()
+
+    def load_history(self, samples: object) -> None:
+        """Summaries from GetHistory (oldest first): the ones newer than what we have fill
+        the gap; live samples follow."""
+        if not isinstance(samples, list):
+            return
+        newest = self.history.times.values()[-1] if len(self.history) else float("-inf")
+        added = sum(
+            1
+            for sample in samples
+            if isinstance(sample, dict)
+            and float(sample.get("time", 0)) > newest
+            and self._append(sample)
+        )
+        if added and self.isVisible():
+            self._redraw()
+
+    def _append(self, sample: JsonDict) -> bool:
         try:
             values = sample_values(sample)
             when = float(sample["time"])
             row = latency_row(sample)
         except (KeyError, TypeError, ValueError, ZeroDivisionError):
-            return  # a sample from an incompatible helper: skip it rather than crash
+            return False  # a sample from an incompatible helper: skip it rather than crash
+        if len(self.history) and when <= self.history.times.values()[-1]:
+            return False  # already have it (history and live samples overlap)
         self.last_sample = sample
         self.history.append(when, values)
         self.heatmap.append(when, row)
@@ -252,8 +280,7 @@ class Dashboard(QWidget):
         title = gpu_title(sample.get("gpu"))
         if title != self.plots[GPU_PLOT].plotItem.titleLabel.text:
             self.plots[GPU_PLOT].setTitle(title)
-        if self.isVisible():
-            self._redraw()
+        return True
 
     def window_seconds(self) -> int:
         return WINDOWS_S[self.window_choice.currentText()]
@@ -276,3 +303,8 @@ class Dashboard(QWidget):
     def showEvent(self, event: QShowEvent) -> None:
         self._redraw()  # samples that came while hidden were only buffered
         super().showEvent(event)
+
+
+def _no_history(error: BaseException) -> None:
+    """An older helper without GetHistory, or a refusal: live samples only."""
+    log.info("no history from the helper (plotting live samples only): %s", error)

@@ -1,6 +1,7 @@
 """The dashboard against the real helper on a private bus."""
 
 import math
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from smoothtask_gui.connection import HelperConnection
 from smoothtask_gui.dashboard import Dashboard
 from tests.ebpf.conftest import require_ebpf
 from tests.support.bus import HelperProcess, PrivateBus
+from tests.support.waiting import wait_for
 
 MakeDashboard = Callable[[str], Dashboard]
 
@@ -136,3 +138,16 @@ def test_says_when_ebpf_is_off(
         assert finite_points(dashboard, "rq_p99") == 0
     finally:
         process.stop()
+
+
+def test_fills_from_the_helpers_history_when_it_connects(
+    qtbot: QtBot, helper: HelperProcess, dashboard_on: MakeDashboard
+) -> None:
+    wait_for(lambda: len(helper.history(60)) >= 5, 20, "five samples in the helper's history")
+    opened = time.time()
+    dashboard = dashboard_on(helper.address)
+    qtbot.waitUntil(lambda: len(dashboard.history) >= 5, timeout=10_000)
+    oldest = float(dashboard.history.times.values()[0])
+    assert oldest < opened - 3  # samples from before this dashboard existed
+    times = dashboard.history.times.values()
+    assert (np.diff(times) > 0).all()  # history and live samples joined without overlap

@@ -70,11 +70,11 @@ def die_with_parent() -> None:
 
 def _call_json(
     address: str, member: str, signature: str = "", body: list[Any] | None = None
-) -> dict[str, Any]:
-    async def call() -> dict[str, Any]:
+) -> Any:
+    async def call() -> Any:
         client = await HelperClient.connect(address)
         try:
-            result: dict[str, Any] = await client.call_json(member, signature, body or [])
+            result = await client.call_json(member, signature, body or [])
             return result
         finally:
             client.disconnect()
@@ -180,10 +180,17 @@ class HelperProcess:
         return self
 
     def status(self) -> dict[str, Any]:
-        return _call_json(self.address, "GetStatus")
+        status: dict[str, Any] = _call_json(self.address, "GetStatus")
+        return status
 
     def snapshot(self) -> dict[str, Any]:
-        return _call_json(self.address, "GetSnapshot")
+        snapshot: dict[str, Any] = _call_json(self.address, "GetSnapshot")
+        return snapshot
+
+    def history(self, seconds: int) -> list[dict[str, Any]]:
+        """The summaries the helper kept for the last ``seconds`` (GetHistory)."""
+        history: list[dict[str, Any]] = _call_json(self.address, "GetHistory", "u", [seconds])
+        return history
 
     def alerts(self, kind: str | None = None) -> list[dict[str, Any]]:
         """The helper's alert log (of one kind), oldest first."""

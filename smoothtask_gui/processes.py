@@ -142,8 +142,22 @@ class ProcessModel(QAbstractTableModel):
 class ProcessFilter(QSortFilterProxyModel):
     """Rows whose pid, name, user, type, class or rule contain the filter text."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.text = ""
+
+    @Slot(str)
+    def set_text(self, text: str) -> None:
+        if hasattr(self, "beginFilterChange"):  # Qt >= 6.10: invalidateFilter is deprecated
+            self.beginFilterChange()
+            self.text = text.strip().lower()
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            self.text = text.strip().lower()
+            self.invalidateFilter()
+
     def filterAcceptsRow(self, row: int, parent: AnyIndex) -> bool:
-        text = self.filterRegularExpression().pattern().lower()
+        text = self.text
         if not text:
             return True
         model = self.sourceModel()
@@ -172,7 +186,7 @@ class ProcessTable(QWidget):
         self.view.verticalHeader().hide()
         self.filter = QLineEdit()
         self.filter.setPlaceholderText("Filter: name, user, type, class, pid or rule")
-        self.filter.textChanged.connect(self.proxy.setFilterFixedString)
+        self.filter.textChanged.connect(self.proxy.set_text)
         self.message = QLabel()
         self.message.setObjectName("processMessage")
         self.message.setWordWrap(True)

@@ -7,6 +7,7 @@ import fcntl
 import json
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -24,6 +25,7 @@ from smoothtask_helper.journal import Journal, read_boot_id
 from smoothtask_helper.model import JsonDict, ProcessSample, Snapshot
 from smoothtask_helper.priority import IoPriority
 from smoothtask_helper.ratelimit import RateLimiter
+from smoothtask_helper.rule_trial import try_rules
 from smoothtask_helper.rules import RulesDocument, RuleSet, combine, load_defaults, parse_rules
 from smoothtask_helper.settings import (
     DEFAULTS,
@@ -356,6 +358,10 @@ class Control:
             "rules": len(document.rules),
             "types": sorted(document.types),
         }
+
+    def test_rules(self, text: str, processes: Iterable[ProcessSample]) -> JsonDict:
+        """Which processes a candidate rules document would match (nothing changes)."""
+        return try_rules(text, processes, self.defaults)
 
     # -- documents ---------------------------------------------------------------------------
 

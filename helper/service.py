@@ -180,6 +180,11 @@ class HelperInterface(ServiceInterface):
         """Alerts with an id above ``since_id`` (0: the whole log)."""
         return to_json(self._need_control().alerts_document(since_id))
 
+    @method(Access.READ, document_arg(MAX_RULES_BYTES))
+    async def TestRules(self, rules_toml: DocumentArg) -> DBusStr:
+        """Which running processes these rules (TOML) would match; validated, not applied."""
+        return to_json(self._need_control().test_rules(rules_toml, self._state.latest().processes))
+
     # -- changing: polkit-checked --------------------------------------------------------------
 
     @method(Access.PROCESS, pid_arg, class_arg)

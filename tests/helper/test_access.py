@@ -21,11 +21,12 @@ API_METHODS = {
     "GetStatus", "GetSnapshot", "GetHistory", "ListProcesses", "SetProcessClass",
     "ResetProcessClass", "GetRules", "SetRules", "GetSettings", "SetSettings", "SetMode",
     "ReportFocus", "GetAlerts",
+    "TestRules",  # beyond API.md: "test this rule" in the settings window
 }  # fmt: skip
 API_SIGNALS = {"Sample", "Alert", "ProcessClassChanged", "StatusChanged"}
 READ_ONLY = {
     "GetStatus", "GetSnapshot", "GetHistory", "ListProcesses", "GetRules", "GetSettings",
-    "GetAlerts",
+    "GetAlerts", "TestRules",
 }  # fmt: skip
 
 

@@ -154,8 +154,7 @@ def main() -> int:
     print(f"{args.events} OOM kills")
     print(f"kill -> notification at dunst: p50 {1000 * n50:.0f} ms, p95 {1000 * n95:.0f} ms")
     print(
-        f"kill -> the helper's alert (baseline): p50 {1000 * a50:.0f} ms, "
-        f"p95 {1000 * a95:.0f} ms"
+        f"kill -> the helper's alert (baseline): p50 {1000 * a50:.0f} ms, p95 {1000 * a95:.0f} ms"
     )
     print(f"ratio notification/alert p50: {n50 / a50:.2f}")
     ok = n95 <= TARGET_P95_S

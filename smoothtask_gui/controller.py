@@ -14,6 +14,7 @@ from smoothtask_gui.connection import HelperConnection
 from smoothtask_gui.focus import FocusTracker
 from smoothtask_gui.main_window import MainWindow
 from smoothtask_gui.notifier import Notifier
+from smoothtask_gui.settings_window import SettingsWindow
 from smoothtask_gui.tray import Tray
 from smoothtask_helper.errors import NotAuthorized
 from smoothtask_helper.model import JsonDict
@@ -42,6 +43,10 @@ class Controller(QObject):
         connection.connected.connect(lambda _status: self.report_focus())
         notifier.action_invoked.connect(self.on_action)
         notifier.fallback.connect(self.balloon)
+        self.settings_window: SettingsWindow | None = None
+        window.settings_button.clicked.connect(self.show_settings)
+        if tray is not None:
+            tray.settings_action.triggered.connect(self.show_settings)
         if focus is not None:
             focus.focus_changed.connect(lambda _pid: self.report_focus())
             self.idle_timer = QTimer(self)
@@ -77,6 +82,15 @@ class Controller(QObject):
         elif action == "mute-kind" and alert.get("kind"):
             self.prefs.muted_kinds.add(str(alert["kind"]))
             preferences.save(self.prefs)
+
+    @Slot()
+    def show_settings(self) -> None:
+        if self.settings_window is None:
+            self.settings_window = SettingsWindow(self.connection, self.prefs)
+        self.settings_window.load()
+        self.settings_window.show()
+        self.settings_window.raise_()
+        self.settings_window.activateWindow()
 
     @Slot(dict)
     def balloon(self, alert: JsonDict) -> None:

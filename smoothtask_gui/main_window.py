@@ -1,6 +1,7 @@
 """The main window: graphs, processes and alerts in tabs (the tray's "Dashboard")."""
 
-from PySide6.QtWidgets import QTabWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QPushButton, QTabWidget
 
 from smoothtask_gui.alert_history import AlertHistory
 from smoothtask_gui.connection import HelperConnection
@@ -18,6 +19,10 @@ class MainWindow(QTabWidget):
         self.addTab(self.graphs, "Graphs")
         self.addTab(self.processes, "Processes")
         self.addTab(self.alerts, "Alerts")
+        # also here, not only in the tray menu: a desktop without a tray has only this window
+        self.settings_button = QPushButton("Settings…")
+        self.settings_button.setFlat(True)
+        self.setCornerWidget(self.settings_button, Qt.Corner.TopRightCorner)
         self.resize(self.graphs.size())
 
     def show_process(self, pid: int) -> None:

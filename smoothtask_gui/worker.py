@@ -57,7 +57,13 @@ class AsyncWorker(QObject):
         on_result: Callable[[T], None],
         on_error: Callable[[BaseException], None],
     ) -> None:
-        """Run a coroutine; hand its result or error to a callback in the GUI thread."""
+        """Run a coroutine; hand its result or error to a callback in the GUI thread.
+        A worker that is not running is an error for ``on_error`` too (a timer may fire
+        after the app began to quit)."""
+        if self._loop is None:
+            coroutine.close()  # never started: close it so Python does not warn
+            self._deliver.emit(on_error, RuntimeError("the worker is not running"))
+            return
 
         def done(future: concurrent.futures.Future[T]) -> None:
             error = future.exception()

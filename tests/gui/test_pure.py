@@ -1,10 +1,13 @@
 """Pure parts of the GUI: ring buffers and the health verdict."""
 
+import tomllib
+
 import numpy as np
 import pytest
 
 from smoothtask_gui.health import Health, assess
 from smoothtask_gui.ringbuffer import RingBuffer, TimeSeries
+from smoothtask_gui.rule_editor import parse, patterns
 
 
 def test_ring_buffer_keeps_the_last_values_in_order() -> None:
@@ -62,3 +65,30 @@ def psi_sample(cpu: float = 0.0, memory: float = 0.0, io_full: float = 0.0) -> d
 )
 def test_health(sample: dict[str, object] | None, health: Health) -> None:
     assert assess(sample) is health
+
+
+def test_the_rule_editor_keeps_what_it_does_not_show() -> None:
+    text = (
+        '[types.render]\nclass = "BATCH_HEAVY"\n\n'
+        '[[rule]]\nname = "blender"\ntype = "render"\npriority_note = "mine"\n'
+        '[rule.match]\ncomm = "blender"\nexe = ["/usr/bin/blender", "/opt/*/blender"]\n'
+    )
+    edited = parse(text)
+    assert edited.rules[0].match == {
+        "comm": ["blender"],
+        "exe": ["/usr/bin/blender", "/opt/*/blender"],
+    }
+    edited.rules[0].match["comm"] = patterns(" blender , blender-bin,")
+    again = tomllib.loads(edited.to_toml())
+    assert again["types"] == {"render": {"class": "BATCH_HEAVY"}}
+    assert again["rule"][0]["priority_note"] == "mine"
+    assert again["rule"][0]["match"]["comm"] == ["blender", "blender-bin"]
+    assert again["rule"][0]["match"]["exe"] == ["/usr/bin/blender", "/opt/*/blender"]
+
+
+def test_the_rule_editor_leaves_a_malformed_match_for_the_helper_to_name() -> None:
+    edited = parse('[[rule]]\nname = "x"\ntype = "build"\nmatch = 5\n')
+    assert edited.rules[0].match == {}
+    assert tomllib.loads(edited.to_toml())["rule"][0]["match"] == 5
+    with pytest.raises(ValueError):
+        parse("[[rule]\n")

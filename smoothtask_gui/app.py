@@ -55,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     focus = FocusTracker()
     if not focus.start():
         print(f"smoothtask: focus tracking unavailable: {focus.reason}", file=sys.stderr)
+        if tray is not None:
+            tray.set_focus_note(focus.reason)
     notifier = Notifier(worker)
     notifier.start()
     controller = Controller(connection, window, notifier, tray, focus, preferences.load())

@@ -32,9 +32,10 @@ def status_icon(health: Health, degraded: bool = False) -> QIcon:
     return QIcon(pixmap)
 
 
-def tooltip(sample: JsonDict | None, reason: str, degraded: str = "") -> str:
+def tooltip(sample: JsonDict | None, reason: str, degraded: str = "", focus: str = "") -> str:
+    focus_line = f"\nfocus not followed: {focus}" if focus else ""
     if sample is None:
-        return f"SmoothTask: {reason}"
+        return f"SmoothTask: {reason}{focus_line}"
     cpu = sample["cpu"]["percent"]
     memory = sample["memory"]["percent"]
     lines = [f"SmoothTask: {assess(sample).value}", f"CPU {cpu:.0f}%, memory {memory:.0f}%"]
@@ -49,7 +50,7 @@ def tooltip(sample: JsonDict | None, reason: str, degraded: str = "") -> str:
         lines.append(f"run-queue wait p99 {p99 / 1000:.1f} ms")
     if degraded:
         lines.append(degraded)
-    return "\n".join(lines)
+    return "\n".join(lines) + focus_line
 
 
 class Tray(QObject):
@@ -60,6 +61,7 @@ class Tray(QObject):
         self._sample: JsonDict | None = None
         self._reason = "connecting to the helper…"
         self.degraded = ""  # why the helper runs without (some) eBPF, or ""
+        self.focus_note = ""  # why the focused application cannot be followed, or ""
         self._last_status: JsonDict = {}
         self._icons = {(h, d): status_icon(h, d) for h in Health for d in (False, True)}
 
@@ -93,6 +95,11 @@ class Tray(QObject):
 
     def show(self) -> None:
         self.icon.show()
+
+    def set_focus_note(self, note: str) -> None:
+        """Say in the tooltip that the focus boost cannot work here (e.g. plain Wayland)."""
+        self.focus_note = note
+        self._refresh()
 
     @Slot()
     def show_dashboard(self) -> None:
@@ -160,4 +167,4 @@ class Tray(QObject):
         if shown != self._shown:  # repaint the icon only when it changes
             self._shown = shown
             self.icon.setIcon(self._icons[shown])
-        self.icon.setToolTip(tooltip(self._sample, self._reason, self.degraded))
+        self.icon.setToolTip(tooltip(self._sample, self._reason, self.degraded, self.focus_note))

@@ -8,6 +8,7 @@ import pytest
 from smoothtask_gui.health import Health, assess
 from smoothtask_gui.ringbuffer import RingBuffer, TimeSeries
 from smoothtask_gui.rule_editor import parse, patterns
+from smoothtask_gui.tray import tooltip
 
 
 def test_ring_buffer_keeps_the_last_values_in_order() -> None:
@@ -92,3 +93,9 @@ def test_the_rule_editor_leaves_a_malformed_match_for_the_helper_to_name() -> No
     assert tomllib.loads(edited.to_toml())["rule"][0]["match"] == 5
     with pytest.raises(ValueError):
         parse("[[rule]\n")
+
+
+def test_the_tooltip_says_when_focus_cannot_be_followed() -> None:
+    note = "no X11 display: on plain Wayland the desktop offers no standard way"
+    assert tooltip(None, "connecting…", focus=note).endswith(f"focus not followed: {note}")
+    assert "focus" not in tooltip(None, "connecting…")

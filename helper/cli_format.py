@@ -155,6 +155,8 @@ def focus(doc: JsonDict) -> str:
 
 
 def rules(doc: JsonDict) -> str:
+    if "valid" in doc:  # the reply to --test
+        return rule_trial(doc)
     if "rules_total" not in doc:  # the reply to --set
         return f"{doc['path']}: {doc['rules']} rules saved and in force"
     lines = []
@@ -171,6 +173,16 @@ def rules(doc: JsonDict) -> str:
     lines.append("")
     rows = ((r["name"], r["type"], r["class"] or "-", r["source"]) for r in doc["rules"])
     lines.append(table(("RULE", "TYPE", "CLASS", "SOURCE"), rows))
+    return "\n".join(lines)
+
+
+def rule_trial(doc: JsonDict) -> str:
+    lines = ["valid; nothing applied. Running processes each rule would match (first match wins):"]
+    for rule in doc["rules"]:
+        lines.append(f"{rule['name']} ({rule['type']}): {rule['count']} processes")
+        lines += [f"  {m['pid']:>7}  {m['comm']}" for m in rule["matches"]]
+        if rule["count"] > len(rule["matches"]):
+            lines.append(f"  ... and {rule['count'] - len(rule['matches'])} more")
     return "\n".join(lines)
 
 

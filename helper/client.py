@@ -102,6 +102,10 @@ class HelperClient:
         result: JsonDict = await self.call_json("ResetProcessClass", "u", [pid], interactive=True)
         return result
 
+    async def test_rules(self, rules_toml: str) -> JsonDict:
+        result: JsonDict = await self.call_json("TestRules", "s", [rules_toml])
+        return result
+
     async def set_rules(self, rules_toml: str) -> JsonDict:
         result: JsonDict = await self.call_json("SetRules", "s", [rules_toml], interactive=True)
         return result

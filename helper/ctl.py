@@ -74,8 +74,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("pid", type=int, help="the focused window's process; 0: none")
     sub.add_argument("--idle", type=float, default=0.0, help="seconds the user has been idle")
     sub = commands.add_parser("rules", parents=[common], help="the rules (or replace yours)")
-    sub.add_argument(
+    which = sub.add_mutually_exclusive_group()
+    which.add_argument(
         "--set", dest="rules_file", metavar="FILE", help="replace your rules with FILE (- = stdin)"
+    )
+    which.add_argument(
+        "--test",
+        dest="trial_file",
+        metavar="FILE",
+        help="check FILE and list the running processes each of its rules would match; "
+        "nothing is applied",
     )
     sub = commands.add_parser("settings", parents=[common], help="the settings (or change some)")
     sub.add_argument(
@@ -126,6 +134,7 @@ def read_rules(path: str) -> str:
 
 async def run(args: argparse.Namespace) -> Any:
     rules_text = read_rules(args.rules_file) if getattr(args, "rules_file", None) else None
+    trial_text = read_rules(args.trial_file) if getattr(args, "trial_file", None) else None
     changes = settings_changes(args.changes) if getattr(args, "changes", None) else None
     client = await HelperClient.connect(args.bus)
     try:
@@ -136,9 +145,13 @@ async def run(args: argparse.Namespace) -> Any:
             "set-class": lambda: client.set_process_class(args.pid, args.process_class),
             "reset": lambda: client.reset_process_class(args.pid),
             "focus": lambda: client.report_focus(args.pid, args.idle),
-            "rules": client.get_rules
-            if rules_text is None
-            else lambda: client.set_rules(rules_text),
+            "rules": (
+                (lambda: client.test_rules(trial_text))
+                if trial_text is not None
+                else (lambda: client.set_rules(rules_text))
+                if rules_text is not None
+                else client.get_rules
+            ),
             "settings": client.get_settings
             if changes is None
             else lambda: client.set_settings(changes),

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from smoothtask_helper import api
 from tests.conftest import require_user
 from tests.support.bus import HelperProcess, PrivateBus
-from tests.support.procs import BUSY_LOOP, spawn, started
+from tests.support.procs import BUSY_LOOP, end, spawn, spawn_as, started
 from tests.support.waiting import wait_for
 
 CTL = [sys.executable, "-m", "smoothtask_helper.ctl"]
@@ -219,3 +220,32 @@ def test_new_commands_text_output(helper: HelperProcess, command: tuple[str, ...
     result = ctl("--bus", helper.address, *command)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip()
+
+
+def test_rules_test_lists_matches_and_applies_nothing(
+    helper: HelperProcess, tmp_path: Path
+) -> None:
+    proc = spawn_as("st-ctl-trial")
+    try:
+        candidate = tmp_path / "candidate.toml"
+        candidate.write_text(
+            '[[rule]]\nname = "trial"\ntype = "build"\n[rule.match]\ncomm = "st-ctl-*"\n'
+        )
+        before = helper.status()["rules"]
+
+        def listed() -> str | None:
+            result = ctl("--bus", helper.address, "rules", "--test", str(candidate))
+            assert result.returncode == 0, result.stderr
+            return result.stdout if f"{proc.pid}  st-ctl-trial" in result.stdout else None
+
+        text = wait_for(listed, 10, "the process listed")
+        assert text.startswith("valid; nothing applied.") and "trial (build): 1 processes" in text
+        assert helper.status()["rules"] == before
+        candidate.write_text('[[rule]]\nname = "x"\ntype = "no-such-type"\n')
+        refused = ctl("--bus", helper.address, "rules", "--test", str(candidate))
+        assert_one_line_error(refused)
+        assert "no-such-type" in refused.stderr
+        both = ctl("--bus", helper.address, "rules", "--test", str(candidate), "--set", "x")
+        assert both.returncode == 2 and "not allowed with" in both.stderr
+    finally:
+        end(proc)

@@ -88,6 +88,11 @@ def slot_label(slot: int) -> str:
     else:
         octave, half = divmod(slot, 2)
         us = 2.0**octave + (half + 1) * 2.0 ** (octave - 1)
+    return duration_label(us)
+
+
+def duration_label(us: float) -> str:
+    """Microseconds as a person writes them: "4 µs", "1.5 ms", "2 s"."""
     for unit, size in (("s", 1e6), ("ms", 1e3)):
         if us >= size:
             return f"{us / size:.3g} {unit}"

@@ -1,10 +1,13 @@
-"""Pure parts of the GUI: ring buffers and the health verdict."""
+"""Pure parts of the GUI: ring buffers, the health verdict, the rule editor, labels."""
 
+import math
 import tomllib
 
 import numpy as np
 import pytest
+from PySide6.QtWidgets import QApplication
 
+from smoothtask_gui.axes import LatencyAxis
 from smoothtask_gui.health import Health, assess
 from smoothtask_gui.ringbuffer import RingBuffer, TimeSeries
 from smoothtask_gui.rule_editor import parse, patterns
@@ -99,3 +102,14 @@ def test_the_tooltip_says_when_focus_cannot_be_followed() -> None:
     note = "no X11 display: on plain Wayland the desktop offers no standard way"
     assert tooltip(None, "connecting…", focus=note).endswith(f"focus not followed: {note}")
     assert "focus" not in tooltip(None, "connecting…")
+
+
+def test_the_latency_axis_labels_only_round_values_as_durations(qapp: QApplication) -> None:
+    axis = LatencyAxis("left")
+    axis.setLogMode(False, True)
+    minors = [math.log10(v) for v in (200, 300, 400, 500, 600, 700, 800, 900)]
+    labels = axis.logTickStrings(minors, 1.0, 1.0)
+    assert labels == ["200 µs", "", "", "500 µs", "", "", "", ""]
+    assert axis.logTickStrings([3.0, 4.0, 5.0, 6.0], 1.0, 1.0) == ["1 ms", "10 ms", "100 ms", "1 s"]
+    narrow = [math.log10(v) for v in (300, 400)]
+    assert axis.logTickStrings(narrow, 1.0, 1.0) == ["300 µs", "400 µs"]

@@ -31,9 +31,8 @@ sys.path.insert(0, str(ROOT))
 from dbus_fast import BusType, Message, MessageType  # noqa: E402
 from dbus_fast.aio import MessageBus  # noqa: E402
 
-from tests.ebpf.test_oom import VICTIM  # noqa: E402
 from tests.support.bus import HelperProcess, PrivateBus  # noqa: E402
-from tests.support.cgroups import memory_limited_cgroup  # noqa: E402
+from tests.support.cgroups import memory_limited_cgroup, oom_kill_a_victim  # noqa: E402
 from tests.support.desktop import Desktop  # noqa: E402
 from tests.support.waiting import wait_for  # noqa: E402
 
@@ -84,20 +83,6 @@ class NotifyMonitor:
         await asyncio.Event().wait()
 
 
-def kill_one(procs: Path) -> int:
-    victim = subprocess.Popen(
-        [sys.executable, "-c", VICTIM], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    assert victim.stdin is not None and victim.stdout is not None
-    victim.stdout.readline()
-    procs.write_text(str(victim.pid))
-    victim.stdin.write("go\n")
-    victim.stdin.flush()
-    victim.wait(30)
-    victim.communicate()
-    return victim.pid
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=20)
@@ -123,7 +108,7 @@ def main() -> int:
         with memory_limited_cgroup(32 << 20) as procs:
             for _ in range(args.events):
                 before = len(monitor.seen)
-                pid = kill_one(procs)
+                pid = oom_kill_a_victim(procs).pid
 
                 def alert_of(pid: int = pid) -> dict[str, Any] | None:
                     return next((a for a in helper.alerts("oom-kill") if a["pid"] == pid), None)

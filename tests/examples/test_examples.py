@@ -7,8 +7,12 @@ from pathlib import Path
 
 from tests.conftest import require
 from tests.ebpf.conftest import require_ebpf
-from tests.ebpf.test_oom import VICTIM, VICTIM_COMM
-from tests.support.cgroups import memory_cgroup_available, memory_limited_cgroup
+from tests.support.cgroups import (
+    VICTIM_COMM,
+    memory_cgroup_available,
+    memory_limited_cgroup,
+    oom_kill_a_victim,
+)
 from tests.support.procs import BUSY_LOOP, spawn, started
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -45,19 +49,7 @@ def test_watch_oom_kills() -> None:
         assert example.stdout is not None
         assert example.stdout.readline().strip() == "watching for OOM kills"
         with memory_limited_cgroup(32 << 20) as procs:
-            victim = subprocess.Popen(
-                [sys.executable, "-c", VICTIM],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-            assert victim.stdin is not None and victim.stdout is not None
-            victim.stdout.readline()
-            procs.write_text(str(victim.pid))
-            victim.stdin.write("go\n")
-            victim.stdin.flush()
-            victim.wait(30)
-            victim.communicate()
+            victim = oom_kill_a_victim(procs)
         line = example.stdout.readline()
         assert f"OOM kill: pid {victim.pid} ({VICTIM_COMM})" in line, line
     finally:

@@ -17,9 +17,13 @@ import pytest
 from smoothtask_helper.alerting.rules import KINDS
 from tests.conftest import require, require_user
 from tests.ebpf.conftest import require_ebpf
-from tests.ebpf.test_oom import VICTIM, VICTIM_COMM
 from tests.support.bus import HelperProcess, PrivateBus
-from tests.support.cgroups import memory_cgroup_available, memory_limited_cgroup
+from tests.support.cgroups import (
+    VICTIM_COMM,
+    memory_cgroup_available,
+    memory_limited_cgroup,
+    oom_kill_a_victim,
+)
 from tests.support.desktop import Desktop
 from tests.support.procs import BUSY_LOOP, end, spawn_as
 from tests.support.waiting import wait_for
@@ -95,20 +99,8 @@ def test_an_oom_kill_is_a_notification_within_two_seconds(
         helper.wait_ebpf_ready()
         time.sleep(2)  # the app has found the helper
         with memory_limited_cgroup(32 << 20) as procs:
-            victim = subprocess.Popen(
-                [sys.executable, "-c", VICTIM],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-            assert victim.stdin is not None and victim.stdout is not None
-            victim.stdout.readline()
-            procs.write_text(str(victim.pid))
-            victim.stdin.write("go\n")
-            victim.stdin.flush()
-            victim.wait(30)
-            killed = time.monotonic()
-            victim.communicate()
+            victim = oom_kill_a_victim(procs)
+            killed = victim.killed
         wait_for(lambda: displayed(on_desktop) >= 1, 10, "a notification")
         assert time.monotonic() - killed <= 2.0
         entries = [e for e in closed_notifications(on_desktop) if f"pid {victim.pid}" in text(e)]

@@ -14,9 +14,13 @@ import pytest
 from smoothtask_helper.client import HelperClient
 from tests.conftest import require
 from tests.ebpf.conftest import require_ebpf
-from tests.ebpf.test_oom import VICTIM, VICTIM_COMM
 from tests.support.bus import HelperProcess, PrivateBus
-from tests.support.cgroups import memory_cgroup_available, memory_limited_cgroup
+from tests.support.cgroups import (
+    VICTIM_COMM,
+    memory_cgroup_available,
+    memory_limited_cgroup,
+    oom_kill_a_victim,
+)
 from tests.support.procs import BUSY_LOOP, end, named_python, spawn_as
 from tests.support.waiting import wait_for
 
@@ -69,20 +73,8 @@ def test_oom_kill_is_an_alert_at_once(own_bus: PrivateBus, tmp_path: Path) -> No
     try:
         helper.wait_ebpf_ready()
         with memory_limited_cgroup(32 << 20) as procs:
-            victim = subprocess.Popen(
-                [sys.executable, "-c", VICTIM],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-            assert victim.stdin is not None and victim.stdout is not None
-            victim.stdout.readline()
-            procs.write_text(str(victim.pid))
-            victim.stdin.write("go\n")
-            victim.stdin.flush()
-            victim.wait(30)
-            killed = time.monotonic()
-            victim.communicate()
+            victim = oom_kill_a_victim(procs)
+            killed = victim.killed
         alert = wait_for(lambda: next(iter(helper.alerts("oom-kill")), None), 5, "the alert")
         assert time.monotonic() - killed < 1.0
         assert alert["pid"] == victim.pid and VICTIM_COMM in alert["title"]

@@ -1,11 +1,14 @@
 """A memory-limited cgroup for provoking an OOM kill safely (v1 or v2, whichever has the
-memory controller), removed again afterwards."""
+memory controller), removed again afterwards; and a victim to be killed in it."""
 
 import contextlib
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 V1_MEMORY = Path("/sys/fs/cgroup/memory")
@@ -63,3 +66,41 @@ def memory_limited_cgroup(limit_bytes: int) -> Iterator[Path]:
                 break
             except OSError:
                 time.sleep(0.05)
+
+
+VICTIM_COMM = "st-oom-victim"
+# Names itself, waits to be put in the cgroup, then allocates far past the limit.
+VICTIM = f"""
+import ctypes, sys
+ctypes.CDLL(None).prctl(15, b"{VICTIM_COMM}", 0, 0, 0)  # PR_SET_NAME
+print("ready", flush=True)
+sys.stdin.readline()
+hog = bytearray(256 << 20)  # zero-filled: every page is touched
+"""
+
+
+@dataclass(frozen=True)
+class OomKill:
+    pid: int
+    returncode: int  # -9: SIGKILL, from the OOM killer
+    killed: float  # time.monotonic() when it was reaped
+
+
+def oom_kill_a_victim(procs: Path) -> OomKill:
+    """Start a victim, put it in the cgroup whose procs file this is, and let it allocate
+    past the limit; returns once the kernel has killed it."""
+    victim = subprocess.Popen(
+        [sys.executable, "-c", VICTIM], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert victim.stdin is not None and victim.stdout is not None
+    try:
+        assert victim.stdout.readline().strip() == "ready"
+        procs.write_text(str(victim.pid))
+        victim.stdin.write("go\n")
+        victim.stdin.flush()
+        victim.wait(30)
+        return OomKill(victim.pid, victim.returncode, time.monotonic())
+    finally:
+        if victim.poll() is None:
+            victim.kill()
+        victim.communicate()

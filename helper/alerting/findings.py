@@ -47,6 +47,23 @@ def process_subject(p: ProcessSample) -> str:
     return f"pid:{p.pid}:{p.start_time}"
 
 
+def about_process(
+    kind: str, p: ProcessSample, value: float, title: str, body: str, figure: str
+) -> Finding:
+    """A finding about one process, which is its own culprit and may be lowered."""
+    return Finding(
+        kind,
+        process_subject(p),
+        value,
+        title,
+        body,
+        pid=p.pid,
+        start_time=p.start_time,
+        culprits=(culprit(p, figure, value),),
+        actions=("lower-priority", "show", "mute-kind"),
+    )
+
+
 def user_processes(snapshot: Snapshot) -> list[ProcessSample]:
     return [p for p in snapshot.processes if not p.kernel_thread and p.pid != 1]
 
@@ -175,16 +192,13 @@ def cpu_hogs(s: Situation, rule: AlertRule) -> list[Finding]:
     if not s.user_active:
         return []  # a busy machine nobody is using is not a problem
     return [
-        Finding(
+        about_process(
             "cpu-hog",
-            process_subject(p),
+            p,
             p.cpu_percent,
             f"{p.comm} keeps a CPU busy",
             f"{name(p)} has used {p.cpu_percent:.0f}% of a CPU while you work.",
-            pid=p.pid,
-            start_time=p.start_time,
-            culprits=(culprit(p, "cpu_percent", p.cpu_percent),),
-            actions=("lower-priority", "show", "mute-kind"),
+            "cpu_percent",
         )
         for p in user_processes(s.snapshot)
         if p.cpu_percent >= rule.threshold * HOLD_FRACTION and p.pid != s.focused_pid
@@ -202,16 +216,13 @@ def fork_storms(s: Situation, rule: AlertRule) -> list[Finding]:
         if parent is None or rate < rule.threshold * HOLD_FRACTION:
             continue
         findings.append(
-            Finding(
+            about_process(
                 "fork-storm",
-                process_subject(parent),
+                parent,
                 rate,
                 f"{parent.comm} starts programs very fast",
                 f"{name(parent)} started {rate:.0f} programs per second.",
-                pid=parent.pid,
-                start_time=parent.start_time,
-                culprits=(culprit(parent, "starts_per_s", rate),),
-                actions=("lower-priority", "show", "mute-kind"),
+                "starts_per_s",
             )
         )
     return findings
@@ -225,16 +236,13 @@ def connection_storms(s: Situation, rule: AlertRule) -> list[Finding]:
         if p is None or rate < rule.threshold * HOLD_FRACTION:
             continue
         findings.append(
-            Finding(
+            about_process(
                 "connection-storm",
-                process_subject(p),
+                p,
                 rate,
                 f"{p.comm} opens many connections",
                 f"{name(p)} opened {rate:.0f} TCP connections per second.",
-                pid=p.pid,
-                start_time=p.start_time,
-                culprits=(culprit(p, "opens_per_s", rate),),
-                actions=("lower-priority", "show", "mute-kind"),
+                "opens_per_s",
             )
         )
     return findings

@@ -148,7 +148,7 @@ class Dashboard(QWidget):
             grid.addWidget(self._make_plot(spec), index // 2, index % 2)
         self.heatmap = LatencyHeatMap(capacity)
         self.heatmap.setMinimumHeight(220)
-        grid.addWidget(self.heatmap, len(PLOTS) // 2, 0, 1, 2)
+        grid.addWidget(self.heatmap, (len(PLOTS) + 1) // 2, 0, 1, 2)  # the row after the plots
         plots = QWidget()
         plots.setLayout(grid)
         scroll = QScrollArea()

@@ -110,3 +110,11 @@ def test_live_from_the_helper(qtbot: QtBot, helper: HelperProcess) -> None:
         assert title(dashboard).startswith(expected)
     finally:
         connection.stop()
+
+
+def test_no_plot_is_covered_by_the_heat_map(offline: tuple[HelperConnection, Dashboard]) -> None:
+    """The heat map spans the row after the plots (it once covered the GPU plot)."""
+    _, dashboard = offline
+    heatmap = dashboard.heatmap.geometry()
+    for title, plot in dashboard.plots.items():
+        assert not plot.geometry().intersects(heatmap), title

@@ -1,6 +1,7 @@
 """``smoothtask``: the tray app."""
 
 import argparse
+import os
 import signal
 import sys
 
@@ -37,6 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     except SmoothTaskError as exc:
         print(f"smoothtask: {exc}", file=sys.stderr)
         return 2
+    # Qt's raster painter hands parts of larger fills and blends to a thread pool and waits
+    # for them: for the dashboard's small plots that is ~1,800 thread wake-ups a second and
+    # costs more than it saves (bench/gui_cpu.py: 2.9% -> 1.5% of a core, docs/PERFORMANCE.md).
+    os.environ.setdefault("QT_NO_GUI_THREADPOOL", "1")
     app = QApplication(sys.argv[:1])
     app.setApplicationName("SmoothTask")
     app.setDesktopFileName("smoothtask")

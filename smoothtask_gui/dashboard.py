@@ -245,8 +245,13 @@ class Dashboard(QWidget):
 
     @Slot(dict)
     def on_sample(self, sample: JsonDict) -> None:
-        if self._append(sample) and self.isVisible():
+        if self._append(sample) and self.on_screen():
             self._redraw()
+
+    def on_screen(self) -> bool:
+        """Shown and not minimized (Qt counts a minimized window as visible); what comes
+        meanwhile is only buffered, and drawn when the window is restored (showEvent)."""
+        return self.isVisible() and not self.window().isMinimized()
 
     def load_history(self, samples: object) -> None:
         """Summaries from GetHistory (oldest first): the ones newer than what we have fill
@@ -261,7 +266,7 @@ class Dashboard(QWidget):
             and float(sample.get("time", 0)) > newest
             and self._append(sample)
         )
-        if added and self.isVisible():
+        if added and self.on_screen():
             self._redraw()
 
     def _append(self, sample: JsonDict) -> bool:
@@ -301,7 +306,7 @@ class Dashboard(QWidget):
         self.heatmap.redraw(now, window)
 
     def showEvent(self, event: QShowEvent) -> None:
-        self._redraw()  # samples that came while hidden were only buffered
+        self._redraw()  # samples that came while hidden or minimized were only buffered
         super().showEvent(event)
 
 

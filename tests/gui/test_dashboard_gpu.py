@@ -118,3 +118,17 @@ def test_no_plot_is_covered_by_the_heat_map(offline: tuple[HelperConnection, Das
     heatmap = dashboard.heatmap.geometry()
     for title, plot in dashboard.plots.items():
         assert not plot.geometry().intersects(heatmap), title
+
+
+def test_a_minimized_dashboard_buffers_and_draws_when_restored(
+    qtbot: QtBot, offline: tuple[HelperConnection, Dashboard]
+) -> None:
+    connection, dashboard = offline
+    dashboard.showMinimized()
+    qtbot.waitUntil(dashboard.isMinimized)
+    assert dashboard.isVisible()  # what Qt says of a minimized window
+    connection.sample_received.emit(summary([device("RX 6800", 50.0, 1, 2)], time.time()))
+    assert len(dashboard.history) == 1
+    assert plotted(dashboard, "gpu_busy") == []  # nobody sees it: not drawn
+    dashboard.showNormal()
+    qtbot.waitUntil(lambda: plotted(dashboard, "gpu_busy") == [50.0])

@@ -29,16 +29,18 @@ start() {
     export XDG_RUNTIME_DIR=$dir/xdg-runtime
     mkdir -p -m 700 "$XDG_RUNTIME_DIR"
     : > "$dir/pids"
+    # -noreset: an X server resets when its last client leaves; the check below is such a
+    # client, and a client connecting during the reset is refused ("cannot open display")
     if [ -z "$display" ]; then
         # Xvfb picks a free display itself and writes its number: no race with other
         # desktops starting at the same moment (parallel test runs)
-        Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp \
+        Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp -noreset \
             3> "$dir/display" > "$dir/xvfb.log" 2>&1 &
         echo $! >> "$dir/pids"
         wait_for "Xvfb to choose a display" test -s "$dir/display" || { stop; exit 1; }
         display=":$(head -1 "$dir/display")"
     else
-        Xvfb "$display" -screen 0 1280x800x24 -nolisten tcp > "$dir/xvfb.log" 2>&1 &
+        Xvfb "$display" -screen 0 1280x800x24 -nolisten tcp -noreset > "$dir/xvfb.log" 2>&1 &
         echo $! >> "$dir/pids"
     fi
     export DISPLAY=$display

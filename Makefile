@@ -54,6 +54,7 @@ bench: $(STAMP_TEST)
 	$(BIN)/python bench/ebpf_overhead.py
 	$(BIN)/python bench/gpu_fdinfo.py
 	$(BIN)/python bench/alert_latency.py
+	$(BIN)/python bench/gui_cpu.py
 
 smoothness: $(STAMP_TEST)
 	scripts/test-users.sh

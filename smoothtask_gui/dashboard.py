@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from smoothtask_gui.axes import LatencyAxis
 from smoothtask_gui.connection import HelperConnection
 from smoothtask_gui.figures import (
     GPU_PLOT,
@@ -89,7 +90,7 @@ PLOTS = (
     ),
     PlotSpec(
         "Run-queue latency",
-        "µs (log)",
+        "wait (log)",
         (
             Curve("rq_p50", "p50", "#3fb950"),
             Curve("rq_p95", "p95", "#d29922"),
@@ -99,7 +100,12 @@ PLOTS = (
         log_y=True,
     ),
     PlotSpec(
-        "Block I/O latency, p99", "µs (log)", (), y_max=None, log_y=True, dynamic_prefix=IO_PREFIX
+        "Block I/O latency, p99",
+        "latency (log)",
+        (),
+        y_max=None,
+        log_y=True,
+        dynamic_prefix=IO_PREFIX,
     ),
     PlotSpec(
         GPU_PLOT,
@@ -174,7 +180,9 @@ class Dashboard(QWidget):
         self.resize(width, height)
 
     def _make_plot(self, spec: PlotSpec) -> pg.PlotWidget:
-        plot = pg.PlotWidget(title=spec.title)
+        # latencies: labelled "100 µs", "2 ms" at 1-2-5 steps, not at every minor tick
+        axes = {"left": LatencyAxis("left")} if spec.log_y else None
+        plot = pg.PlotWidget(title=spec.title, axisItems=axes)
         plot.setMinimumHeight(200)
         plot.setLabel("left", spec.unit)
         plot.getAxis("left").enableAutoSIPrefix(False)  # "0.5 %", not "500 (x0.001) %"

@@ -189,9 +189,9 @@ class SettingsWindow(QDialog):
         layout = QHBoxLayout()
         layout.addLayout(left, 1)
         layout.addLayout(right, 2)
-        tab = QWidget()
-        tab.setLayout(layout)
-        return tab
+        self.rules_tab = QWidget()
+        self.rules_tab.setLayout(layout)
+        return self.rules_tab
 
     def _startup_tab(self) -> QWidget:
         self.autostart = QCheckBox("Start SmoothTask's tray icon when I log in")
@@ -213,6 +213,9 @@ class SettingsWindow(QDialog):
         """Read the helper's settings, rules and probes, and the person's preferences."""
         self.message.setText("Reading the helper's settings…")
         self.connection.call("GetSettings", "", [], self._settings_loaded, self._failed)
+        # a rule added before the helper's rules arrive would be lost when they do
+        self.rules_tab.setEnabled(False)
+        self.rule_check.setText("Reading the rules from the helper…")
         self.connection.call("GetRules", "", [], self._rules_loaded, self._failed)
         self.connection.call("GetStatus", "", [], self._status_loaded, self._failed)
         self.notifications.setChecked(self.prefs.notifications)
@@ -278,6 +281,8 @@ class SettingsWindow(QDialog):
 
     def _rules_loaded(self, document: Any) -> None:
         text = str(document.get("toml") or "") if isinstance(document, dict) else ""
+        self.rule_check.setText("")
+        self.rules_tab.setEnabled(True)
         try:
             self.rules = parse(text)
         except ValueError as exc:

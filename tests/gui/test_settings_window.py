@@ -40,7 +40,11 @@ def window(
         connection.start()
     widget.show()
     widget.load()
-    qtbot.waitUntil(lambda: bool(widget.loaded) and bool(widget.probe_boxes), timeout=15_000)
+    assert not widget.rules_tab.isEnabled()  # no rule can be added before the helper's arrive
+    qtbot.waitUntil(
+        lambda: bool(widget.loaded) and bool(widget.probe_boxes) and widget.rules_tab.isEnabled(),
+        timeout=15_000,
+    )
     yield widget, helper
     widget.close()
     connection.stop()

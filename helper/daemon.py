@@ -74,7 +74,7 @@ class Helper:
             "version": api.VERSION,
             "probes": self._ebpf.probe_status(),
             "ebpf": self._ebpf.status(),
-            "startup": self._startup,
+            "startup": self._startup_figures(),
             "pid": os.getpid(),
             "uid": os.geteuid(),
             "privileged": privileged,
@@ -128,6 +128,15 @@ class Helper:
             if not probe["available"] and probe["reason"] != SWITCHED_OFF
         )
 
+    def _startup_figures(self) -> dict[str, float]:
+        """Seconds from the process's start to its first sample and to eBPF loaded; the
+        latter from the collector itself, so it is there as soon as the state says ready."""
+        figures = dict(self._startup)
+        if self._ebpf.loaded_at is not None:
+            figures["ebpf_ready_s"] = round(self._ebpf.loaded_at - _process_start_boottime(), 4)
+            figures["ebpf_load_s"] = round(self._ebpf.timings.get("load_s", 0.0), 4)
+        return figures
+
     # -- eBPF ------------------------------------------------------------------------
 
     async def load_ebpf(self) -> None:
@@ -136,8 +145,6 @@ class Helper:
             return
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, self._ebpf.load)
-        self._startup["ebpf_ready_s"] = round(_seconds_since_process_start(), 4)
-        self._startup["ebpf_load_s"] = round(self._ebpf.timings.get("load_s", 0.0), 4)
         if self._ebpf.state == "ready":  # eBPF figures at once, not at the next tick
             self._latest = self._control.on_sample(self._sampler.sample(), tick=False)
             self._follow_events(loop)
@@ -271,9 +278,12 @@ def _gpu_collector(gpu: JsonDict) -> JsonDict:
     return {"available": False, "reason": "; ".join(gpu[s]["reason"] for s in sources)}
 
 
-def _seconds_since_process_start() -> float:
-    """Seconds since this process started (its start time in /proc/self/stat)."""
+def _process_start_boottime() -> float:
+    """When this process started, in CLOCK_BOOTTIME seconds (from /proc/self/stat)."""
     with open("/proc/self/stat", "rb") as f:
         start_ticks = int(f.read().rsplit(b")", 1)[1].split()[19])
-    started = start_ticks / os.sysconf("SC_CLK_TCK")
-    return time.clock_gettime(time.CLOCK_BOOTTIME) - started
+    return start_ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _seconds_since_process_start() -> float:
+    return time.clock_gettime(time.CLOCK_BOOTTIME) - _process_start_boottime()

@@ -106,6 +106,9 @@ class EbpfCollector:
         self._p99_window: deque[tuple[float, npt.NDArray[Any], npt.NDArray[Any]]] = deque()
         self._device_names: dict[int, str] = {}
         self.timings: dict[str, float] = {}
+        # CLOCK_BOOTTIME when loading ended; set before `state` leaves "loading", so that
+        # whoever sees the new state (another thread) also sees this
+        self.loaded_at: float | None = None
 
     # -- loading ---------------------------------------------------------------------
 
@@ -138,6 +141,7 @@ class EbpfCollector:
             "compile_s": self._result.compile_s if self._result else 0.0,
             "attach_s": self._result.attach_s if self._result else 0.0,
         }
+        self.loaded_at = time.clock_gettime(time.CLOCK_BOOTTIME)
         self.state = "ready" if self._attached else "unavailable"
         log.info(
             "eBPF %s in %.2f s: attached %s%s",

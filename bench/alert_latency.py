@@ -16,6 +16,7 @@ Target (issue 7): p95 <= 1 s over 20 events.
 import argparse
 import asyncio
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -129,6 +130,7 @@ def main() -> int:
         helper.stop()
         bus.stop()
         desktop.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
     def quantiles(values: list[float]) -> tuple[float, float]:
         cut = statistics.quantiles(values, n=20, method="inclusive")

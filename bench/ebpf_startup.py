@@ -29,12 +29,12 @@ def helper_startup(runs: int) -> tuple[list[float], list[float]]:
     bus = PrivateBus().start()
     try:
         for _ in range(runs):
-            log = Path(tempfile.mkdtemp(prefix="st-bench-")) / "helper.log"
-            helper = HelperProcess(bus.address, log).start()
-            try:
-                status = helper.wait_ebpf_ready()
-            finally:
-                helper.stop()
+            with tempfile.TemporaryDirectory(prefix="st-bench-") as folder:
+                helper = HelperProcess(bus.address, Path(folder) / "helper.log").start()
+                try:
+                    status = helper.wait_ebpf_ready()
+                finally:
+                    helper.stop()
             first.append(status["startup"]["first_sample_s"])
             attached.append(status["startup"]["ebpf_ready_s"])
     finally:

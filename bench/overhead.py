@@ -9,6 +9,7 @@ Targets (issue 2): the helper uses no more than top, and under 1% of one core.
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -33,8 +34,8 @@ def main() -> int:
 
     idle = [subprocess.Popen(["sleep", "3600"]) for _ in range(args.processes)]
     bus = PrivateBus().start()
-    log = Path(tempfile.mkdtemp(prefix="st-bench-")) / "helper.log"
-    helper = HelperProcess(bus.address, log).start()
+    folder = Path(tempfile.mkdtemp(prefix="st-bench-"))
+    helper = HelperProcess(bus.address, folder / "helper.log").start()
     top = subprocess.Popen(["top", "-b", "-d", "1"], stdout=subprocess.DEVNULL)
     try:
         time.sleep(args.warmup)  # both past their first full scan
@@ -52,6 +53,7 @@ def main() -> int:
         top.wait()
         helper.stop()
         bus.stop()
+        shutil.rmtree(folder, ignore_errors=True)
         for proc in idle:
             proc.kill()
         for proc in idle:

@@ -103,7 +103,10 @@ def test_run_queue_latency_alert_names_the_hogs(
         )
         assert "st-rq-hog" in alert["body"]  # named among those using the CPU
         assert alert["value"] >= 5000 * 0.8
-        assert "lower-priority" in alert["actions"] and alert["pid"] in {h.pid for h in hogs}
+        assert "lower-priority" in alert["actions"]
+        # among the culprits; the first may be another busy process on a shared machine
+        assert {c["pid"] for c in alert["culprits"]} & {h.pid for h in hogs}
+        assert alert["pid"] == alert["culprits"][0]["pid"]  # its action acts on the first
         for proc in hogs:
             end(proc)
         hogs.clear()

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 T = TypeVar("T")
 
@@ -22,7 +22,9 @@ class AsyncWorker(QObject):
         self._name = name
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._deliver.connect(self._run_callback)
+        # queued even when emitted in the GUI thread (a future already done when its callback
+        # is added runs it there at once): a callback never runs inside the call that asked
+        self._deliver.connect(self._run_callback, Qt.ConnectionType.QueuedConnection)
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:

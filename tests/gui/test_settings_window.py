@@ -36,19 +36,21 @@ def window(
     connection = HelperConnection(own_bus.address)
     widget = SettingsWindow(connection, preferences.Preferences())
     qtbot.addWidget(widget)
-    with qtbot.waitSignal(connection.connected, timeout=15_000):
-        connection.start()
-    widget.show()
-    widget.load()
-    assert not widget.rules_tab.isEnabled()  # no rule can be added before the helper's arrive
-    qtbot.waitUntil(
-        lambda: bool(widget.loaded) and bool(widget.probe_boxes) and widget.rules_tab.isEnabled(),
-        timeout=15_000,
-    )
-    yield widget, helper
-    widget.close()
-    connection.stop()
-    helper.stop()
+    try:
+        with qtbot.waitSignal(connection.connected, timeout=15_000):
+            connection.start()
+        widget.show()
+        widget.load()
+        assert not widget.rules_tab.isEnabled()  # no rule can be added before the helper's come
+        qtbot.waitUntil(
+            lambda: bool(widget.loaded and widget.probe_boxes) and widget.rules_tab.isEnabled(),
+            timeout=15_000,
+        )
+        yield widget, helper
+    finally:
+        widget.close()
+        connection.stop()
+        helper.stop()
 
 
 def helper_settings(helper: HelperProcess) -> dict[str, object]:

@@ -63,10 +63,11 @@ def test_shows_disconnected_then_reconnects_when_the_helper_restarts(
     dashboard_on: MakeDashboard,
 ) -> None:
     process = HelperProcess(own_bus.address, tmp_path / "helper.log").start()
-    dashboard = dashboard_on(own_bus.address)
-    qtbot.waitUntil(lambda: plotted_cpu_points(dashboard) >= 2, timeout=15_000)
-
-    process.kill()  # a crash: no goodbye
+    try:
+        dashboard = dashboard_on(own_bus.address)
+        qtbot.waitUntil(lambda: plotted_cpu_points(dashboard) >= 2, timeout=15_000)
+    finally:
+        process.kill()  # a crash: no goodbye
     qtbot.waitUntil(lambda: not dashboard.connected, timeout=10_000)
     assert "Disconnected" in dashboard.status_label.text()
     assert "not running" in dashboard.status_label.text()

@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 
 from smoothtask_helper.collectors.pressure import parse_pressure, read_pressure
+from tests.conftest import require
 
 CPU_WITH_FULL = (
     "some avg10=12.50 avg60=3.25 avg300=0.75 total=123456\n"
@@ -52,8 +53,7 @@ def test_all_resources_or_none(tmp_path: Path) -> None:
 
 
 def test_real_kernel_pressure_files_parse() -> None:
-    if not Path("/proc/pressure/cpu").exists():
-        pytest.skip("this kernel has no PSI")
+    require(Path("/proc/pressure/cpu").exists(), "this kernel has no PSI")
     result = read_pressure()
     assert result is not None
     real_total = int(Path("/proc/pressure/memory").read_text().split()[4].split("=")[1])

@@ -17,6 +17,7 @@ from smoothtask_helper.collectors.procfs import (
     parse_stat,
 )
 from smoothtask_helper.model import ProcessSample
+from tests.conftest import require
 from tests.support.cpu_truth import CpuRecord
 from tests.support.procs import BUSY_LOOP, spawn, started
 
@@ -111,8 +112,11 @@ def test_sleeping_process_uses_no_cpu(scanner: ProcessScanner) -> None:
 
 def test_kernel_threads_are_marked(scanner: ProcessScanner) -> None:
     kthreadd = by_pid(scanner.scan()).get(2)
-    if kthreadd is None or kthreadd.comm != "kthreadd":
-        pytest.skip("no kthreadd visible here (a container?)")
+    require(
+        kthreadd is not None and kthreadd.comm == "kthreadd",
+        "no kthreadd visible here (a container?)",
+    )
+    assert kthreadd is not None
     assert kthreadd.kernel_thread
     assert kthreadd.process_type == "kernel"
 

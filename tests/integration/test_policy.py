@@ -18,6 +18,7 @@ import pytest
 from smoothtask_helper import procinfo
 from smoothtask_helper.collectors.procfs import format_ionice
 from smoothtask_helper.priority import IOCLASS_BE, IOCLASS_IDLE, IOCLASS_NONE
+from tests.conftest import require
 from tests.integration.conftest import managing_settings
 from tests.support.bus import HelperProcess, PrivateBus
 from tests.support.procs import end, ionice_of, named_python, nice_of, spawn_as
@@ -249,8 +250,8 @@ def test_a_whole_autogroup_of_one_build_gets_the_autogroup_nice(
     started: list[subprocess.Popen[bytes]],
 ) -> None:
     status = ctl_json(managing_helper.address, "status")
-    if not status["levers"]["autogroup"]["available"]:
-        pytest.skip(f"no autogroup lever: {status['levers']['autogroup']['reason']}")
+    autogroup = status["levers"]["autogroup"]
+    require(autogroup["available"], f"no autogroup lever: {autogroup['reason']}")
     compiler = named_python("cc1")
     make = spawn_as(
         "make",
@@ -302,8 +303,7 @@ def test_a_cgroup_of_one_build_gets_its_cpu_weight(
 ) -> None:
     status = ctl_json(managing_helper.address, "status")
     cgroup = status["levers"]["cgroup"]
-    if not cgroup["available"]:
-        pytest.skip(f"no cgroup lever: {cgroup['reason']}")
+    require(cgroup["available"], f"no cgroup lever: {cgroup['reason']}")
     folder = Path(cgroup["mount"]) / f"smoothtask-test-{os.getpid()}"
     folder.mkdir()
     try:

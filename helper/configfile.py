@@ -8,6 +8,7 @@ start (with the error in the status), rather than the defaults.
 
 import logging
 import os
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -21,6 +22,18 @@ T = TypeVar("T")
 MAX_FILE_BYTES = 1024 * 1024
 
 Signature = tuple[int, int, int] | None  # (inode, size, mtime ns) or None when absent
+
+
+def load_toml(text: str, source: str, max_bytes: int) -> dict[str, object]:
+    """A TOML document of at most ``max_bytes``, or InvalidArgument naming ``source``."""
+    if len(text.encode("utf-8", "surrogatepass")) > max_bytes:
+        raise InvalidArgument(f"{source}: larger than {max_bytes // 1024} KiB")
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidArgument(f"{source}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise InvalidArgument(f"{source}: invalid TOML: nested too deeply") from None
 
 
 def signature(path: Path) -> Signature:

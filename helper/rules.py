@@ -14,13 +14,13 @@ pattern and of each list, and regular expressions only anchored (``re.fullmatch`
 import fnmatch
 import pwd
 import re
-import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Final, Protocol
 
+from smoothtask_helper.configfile import load_toml
 from smoothtask_helper.errors import InvalidArgument
 from smoothtask_helper.priority import (
     IoPriority,
@@ -329,14 +329,7 @@ def parse_rules(
     text: str, source: str, base_types: Mapping[str, TypeInfo] | None = None
 ) -> RulesDocument:
     """Parse and validate a whole rules document; any error refuses all of it."""
-    if len(text.encode("utf-8", "surrogatepass")) > MAX_DOCUMENT_BYTES:
-        raise InvalidArgument(f"{source}: larger than {MAX_DOCUMENT_BYTES // 1024} KiB")
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidArgument(f"{source}: invalid TOML: {exc}") from None
-    except RecursionError:
-        raise InvalidArgument(f"{source}: invalid TOML: nested too deeply") from None
+    doc = load_toml(text, source, MAX_DOCUMENT_BYTES)
     unknown = set(doc) - {"types", "rule"}
     if unknown:
         raise InvalidArgument(

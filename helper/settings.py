@@ -6,7 +6,6 @@ is validated; only a valid whole is ever used or written.
 """
 
 import math
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
@@ -18,6 +17,7 @@ from smoothtask_helper.alerting.rules import DEFAULT_RULES, AlertRule, rules_fro
 from smoothtask_helper.api import CLASSES, MODES
 from smoothtask_helper.collectors.ebpf.loader import MapSizes
 from smoothtask_helper.collectors.ebpf.probes import PROBE_NAMES
+from smoothtask_helper.configfile import load_toml
 from smoothtask_helper.errors import InvalidArgument, shown
 from smoothtask_helper.priority import (
     DEFAULT_CLASS_TABLE,
@@ -277,14 +277,7 @@ def from_document(document: Any, base: Settings = DEFAULTS) -> Settings:
 
 
 def parse_toml(text: str, source: str) -> Settings:
-    if len(text.encode("utf-8", "surrogatepass")) > MAX_DOCUMENT_BYTES:
-        raise InvalidArgument(f"{source}: larger than {MAX_DOCUMENT_BYTES // 1024} KiB")
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidArgument(f"{source}: invalid TOML: {exc}") from None
-    except RecursionError:
-        raise InvalidArgument(f"{source}: invalid TOML: nested too deeply") from None
+    document = load_toml(text, source, MAX_DOCUMENT_BYTES)
     try:
         return from_document(document)
     except InvalidArgument as exc:

@@ -1,11 +1,10 @@
 """Plain-text rendering of helper documents for smoothtaskctl (``--json`` skips this)."""
 
-import pwd
 import time
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
 
 from smoothtask_helper.model import JsonDict
+from smoothtask_helper.rules import user_name
 
 
 def human_bytes(n: float) -> str:
@@ -14,14 +13,6 @@ def human_bytes(n: float) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     raise AssertionError("unreachable")
-
-
-@lru_cache(maxsize=1024)
-def user_name(uid: int) -> str:
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return str(uid)
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:

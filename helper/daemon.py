@@ -49,7 +49,9 @@ class Helper:
         self._samples_taken = 0
         # first figures at once, before the bus is up
         self._latest = control.on_sample(sampler.sample())
-        self._startup = {"first_sample_s": round(_seconds_since_process_start(), 4)}
+        self._process_started = _process_start_boottime()  # once: it never changes
+        first_sample = time.clock_gettime(time.CLOCK_BOOTTIME) - self._process_started
+        self._startup = {"first_sample_s": round(first_sample, 4)}
         self._pending_execs: set[int] = set()
         self._flush: asyncio.TimerHandle | None = None
         # processes started since the last tick (fork-storm alerts): from exec events, or
@@ -133,7 +135,7 @@ class Helper:
         latter from the collector itself, so it is there as soon as the state says ready."""
         figures = dict(self._startup)
         if self._ebpf.loaded_at is not None:
-            figures["ebpf_ready_s"] = round(self._ebpf.loaded_at - _process_start_boottime(), 4)
+            figures["ebpf_ready_s"] = round(self._ebpf.loaded_at - self._process_started, 4)
             figures["ebpf_load_s"] = round(self._ebpf.timings.get("load_s", 0.0), 4)
         return figures
 
@@ -283,7 +285,3 @@ def _process_start_boottime() -> float:
     with open("/proc/self/stat", "rb") as f:
         start_ticks = int(f.read().rsplit(b")", 1)[1].split()[19])
     return start_ticks / os.sysconf("SC_CLK_TCK")
-
-
-def _seconds_since_process_start() -> float:
-    return time.clock_gettime(time.CLOCK_BOOTTIME) - _process_start_boottime()

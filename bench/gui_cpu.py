@@ -39,7 +39,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.bus import HelperProcess, PrivateBus, die_with_parent  # noqa: E402
+from tests.support.bus import HelperProcess, PrivateBus, connection_pids, die_with_parent  # noqa: E402
 from tests.support.desktop import Desktop  # noqa: E402
 from tests.support.procs import cpu_seconds  # noqa: E402
 from tests.support.waiting import wait_for  # noqa: E402
@@ -47,7 +47,6 @@ from tests.support.waiting import wait_for  # noqa: E402
 TARGETS = {"dashboard": 3.0, "tray only": 0.5}  # % of one core
 HISTORY_S = 900
 WINDOW_LABEL = "15 minutes"
-TO_THE_BUS = ("dbus-send", "--print-reply", "--dest=org.freedesktop.DBus")
 APP_WITH_HISTORY = "--app-with-history"  # this file, run as the app (see the docstring)
 
 
@@ -106,29 +105,6 @@ def stop(proc: subprocess.Popen[Any]) -> None:
             proc.wait(10)
 
 
-def bus_words(address: str, member: str, *args: str) -> list[str]:
-    """A call to the bus itself (org.freedesktop.DBus.<member>), its reply as words."""
-    reply = subprocess.run(
-        [*TO_THE_BUS, f"--bus={address}", "/", f"org.freedesktop.DBus.{member}", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return reply.stdout.split()
-
-
-def bus_pids(address: str) -> set[int]:
-    """The pids of every connection on the bus (the app's is there once it connected)."""
-    pids = set()
-    for word in bus_words(address, "ListNames"):
-        name = word.strip('"')
-        if name.startswith(":"):
-            reply = bus_words(address, "GetConnectionUnixProcessID", f"string:{name}")
-            if reply and reply[-1].isdigit():
-                pids.add(int(reply[-1]))
-    return pids
-
-
 def measure(app: subprocess.Popen[bytes], seconds: float) -> dict[str, float]:
     """% of one core of the app and of a `top -b -d 1` started with the window."""
     top = subprocess.Popen(
@@ -165,7 +141,7 @@ def run(
     app = start_app(address, env, folder / "app.log", ready)
     cleanup.callback(stop, app)  # also on Ctrl-C
     try:
-        wait_for(lambda: app.pid in bus_pids(address), 60, f"the app ({name}) on the bus")
+        wait_for(lambda: app.pid in connection_pids(address), 60, f"the app ({name}) on the bus")
         if ready is not None:
             content = wait_for(lambda: ready.exists() and ready.read_text(), 60, "its history")
             assert isinstance(content, str)

@@ -21,8 +21,9 @@ PR_SET_PDEATHSIG = 1
 SCRIPTS = ROOT / "scripts"
 
 
-def name_owner_pid(address: str, name: str = api.BUS_NAME) -> int | None:
-    """The pid of the process that owns ``name`` on the bus, or None."""
+def bus_call(address: str, member: str, *args: str) -> list[str]:
+    """A call to the bus itself (org.freedesktop.DBus.<member>): its reply as words, or
+    no words when it failed."""
     result = subprocess.run(
         [
             "dbus-send",
@@ -30,33 +31,31 @@ def name_owner_pid(address: str, name: str = api.BUS_NAME) -> int | None:
             "--print-reply",
             "--dest=org.freedesktop.DBus",
             "/",
-            "org.freedesktop.DBus.GetConnectionUnixProcessID",
-            f"string:{name}",
+            f"org.freedesktop.DBus.{member}",
+            *args,
         ],
         capture_output=True,
         text=True,
         check=False,
     )
-    words = result.stdout.split()
-    return int(words[-1]) if result.returncode == 0 and words and words[-1].isdigit() else None
+    return result.stdout.split() if result.returncode == 0 else []
+
+
+def name_owner_pid(address: str, name: str = api.BUS_NAME) -> int | None:
+    """The pid of the process that owns ``name`` on the bus, or None."""
+    words = bus_call(address, "GetConnectionUnixProcessID", f"string:{name}")
+    return int(words[-1]) if words and words[-1].isdigit() else None
 
 
 def name_has_owner(address: str, name: str = api.BUS_NAME) -> bool:
-    result = subprocess.run(
-        [
-            "dbus-send",
-            f"--bus={address}",
-            "--print-reply",
-            "--dest=org.freedesktop.DBus",
-            "/",
-            "org.freedesktop.DBus.NameHasOwner",
-            f"string:{name}",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return "boolean true" in result.stdout
+    return bus_call(address, "NameHasOwner", f"string:{name}")[-1:] == ["true"]
+
+
+def connection_pids(address: str) -> set[int]:
+    """The pids of every connection on the bus."""
+    names = (word.strip('"') for word in bus_call(address, "ListNames"))
+    pids = (name_owner_pid(address, name) for name in names if name.startswith(":"))
+    return {pid for pid in pids if pid is not None}
 
 
 _PRCTL = ctypes.CDLL(None, use_errno=True).prctl  # resolved here, not in the forked child

@@ -4,6 +4,8 @@ person's idle time are reported to the helper."""
 
 import datetime
 import logging
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Slot
@@ -38,7 +40,7 @@ class Controller(QObject):
         super().__init__()
         self.connection, self.window, self.notifier = connection, window, notifier
         self.tray, self.focus, self.prefs = tray, focus, prefs
-        self.last_report: tuple[int, float] | None = None
+        self.last_report: FocusReport | None = None
         connection.alert_received.connect(self.on_alert)
         connection.connected.connect(lambda _status: self.report_focus())
         notifier.action_invoked.connect(self.on_action)
@@ -107,19 +109,32 @@ class Controller(QObject):
     def report_focus(self) -> None:
         if self.focus is None or not self.focus.available:
             return
-        pid, idle = self.focus.pid or 0, round(self.focus.idle_seconds(), 1)
-        report = (pid, idle)
-        if (
-            self.last_report is not None
-            and pid == self.last_report[0]
-            and abs(idle - self.last_report[1]) < 1
-        ):
-            return  # nothing new for the helper
+        report = FocusReport(self.focus.pid or 0, round(self.focus.idle_seconds(), 1))
+        if not report.is_news_after(self.last_report):
+            return
         self.last_report = report
-        self.connection.call("ReportFocus", "ud", [pid, idle], _ignore, self._focus_refused)
+        self.connection.call(
+            "ReportFocus", "ud", [report.pid, report.idle_s], _ignore, self._focus_refused
+        )
 
     def _focus_refused(self, error: BaseException) -> None:
         log.info("focus report refused: %s", error)
+
+
+@dataclass(frozen=True)
+class FocusReport:
+    pid: int  # 0: no focused window
+    idle_s: float
+    at: float = field(default_factory=time.monotonic)
+
+    def is_news_after(self, last: "FocusReport | None") -> bool:
+        """The helper counts idle time on from the last report, so a report is news when
+        the focus moved or the person was active since (idle did not grow with the clock).
+        An active person's idle stays near 0: that is news every time."""
+        if last is None or self.pid != last.pid:
+            return True
+        expected_idle = last.idle_s + (self.at - last.at)
+        return abs(self.idle_s - expected_idle) >= 1.0
 
 
 def _ignore(_result: Any) -> None:

@@ -8,6 +8,7 @@ import pytest
 from PySide6.QtWidgets import QApplication
 
 from smoothtask_gui.axes import LatencyAxis
+from smoothtask_gui.controller import FocusReport
 from smoothtask_gui.health import Health, assess
 from smoothtask_gui.ringbuffer import RingBuffer, TimeSeries
 from smoothtask_gui.rule_editor import parse, patterns
@@ -113,3 +114,15 @@ def test_the_latency_axis_labels_only_round_values_as_durations(qapp: QApplicati
     assert axis.logTickStrings([3.0, 4.0, 5.0, 6.0], 1.0, 1.0) == ["1 ms", "10 ms", "100 ms", "1 s"]
     narrow = [math.log10(v) for v in (300, 400)]
     assert axis.logTickStrings(narrow, 1.0, 1.0) == ["300 µs", "400 µs"]
+
+
+def test_a_focus_report_is_news_while_the_person_stays_active() -> None:
+    first = FocusReport(42, 0.3, at=100.0)
+    assert first.is_news_after(None)
+    # active all along: idle stays near 0 while the clock runs; the helper must hear it,
+    # or it would count 60 s of idle from the last report and end the person's alerts
+    assert FocusReport(42, 0.5, at=105.0).is_news_after(first)
+    # idle since: idle grew with the clock, as the helper already counts
+    assert not FocusReport(42, 5.3, at=105.0).is_news_after(first)
+    # the focus moved
+    assert FocusReport(7, 5.3, at=105.0).is_news_after(first)
